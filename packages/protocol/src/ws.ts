@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import { ErrorCodes } from './errors.js';
+import { PlaneEvent } from './events.js';
+
+/**
+ * Frames on /ws/vm between the control plane (CP) and an execution plane (EP). JSON text frames,
+ * one message each, discriminated by `type`. Both sides parse every inbound frame with these schemas.
+ */
+export const PROTOCOL_VERSION = 1;
+
+const id = z.string().min(1).max(200);
+export const RuntimeTypes = ['semigraph', 'openclaw'] as const;
+export type RuntimeType = (typeof RuntimeTypes)[number];
+export const VmModes = ['process', 'docker', 'firecracker', 'local'] as const;
+export type VmMode = (typeof VmModes)[number];
+
+export const ChatMessage = z.object({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+export const LlmConfig = z.object({
+  baseUrl: z.string(),
+  apiKey: z.string(),
+  model: z.string(),
+});
+export type LlmConfig = z.infer<typeof LlmConfig>;
+
+// ---------------------------------------------------------------- EP → CP
+
+/** Must be the first frame. `ticket` is the one-time connect ticket of a fresh bootstrap. */
+export const AuthMsg = z.object({
+  type: z.literal('auth'),
+  token: z.string().min(1).max(4096),
+  ticket: z.string().max(512).optional(),
+  protocolVersion: z.number().int(),
+  pid: z.number().int().optional(),
+});
+/** A run event; `seq` numbers the events of one run attempt from 1, so re-sent events can be dropped. */
+export const SseEventMsg = z.object({
+  type: z.literal('sse_event'),
+  sessionId: id,
+  runId: id,
+  attempt: z.number().int().positive(),
+  seq: z.number().int().positive(),
+  event: PlaneEvent,
+});
+export const RequestMethods = ['get_skill_package', 'memory_search', 'mcp_call', 'get_history'] as const;
+export const RequestMsg = z.object({
+  type: z.literal('request'),
+  requestId: id,
+  method: z.enum(RequestMethods),
+  sessionId: id.optional(),
+  params: z.record(z.string(), z.unknown()).default({}),
+});
+export const FireAndForgetMethods = ['usage_report', 'audit_log', 'snapshot_sync', 'memory_write'] as const;
+export const UsageReport = z.object({
+  sessionId: id,
+  runId: id,
+  model: z.string().max(200),
+  tokensIn: z.number().int().nonnegative(),
+  tokensOut: z.number().int().nonnegative(),
+  latencyMs: z.number().nonnegative(),
+});
+export type UsageReport = z.infer<typeof UsageReport>;
+export const FireAndForgetMsg = z.object({
+  type: z.literal('fire_and_forget'),
+  method: z.enum(FireAndForgetMethods),
+  params: z.record(z.string(), z.unknown()),
+});
+export const HeartbeatMsg = z.object({
+  type: z.literal('heartbeat'),
+  activeSessions: z.number().int().nonnegative(),
+  activeRuns: z.number().int().nonnegative(),
+  rssBytes: z.number().int().nonnegative().optional(),
+});
+export const ResumeMsg = z.object({ type: z.literal('resume'), pendingRequestIds: z.array(id).max(10_000) });
+
+export const PlaneToControl = z.discriminatedUnion('type', [
+  AuthMsg,
+  SseEventMsg,
+  RequestMsg,
+  FireAndForgetMsg,
+  HeartbeatMsg,
+  ResumeMsg,
+]);
+export type PlaneToControl = z.infer<typeof PlaneToControl>;
+
+// ---------------------------------------------------------------- CP → EP
+
+export const InitMsg = z.object({
+  type: z.literal('init'),
+  protocolVersion: z.number().int(),
+  instanceId: id,
+  userId: id,
+  orgId: id,
+  heartbeatIntervalMs: z.number().int().positive(),
+  llm: LlmConfig,
+});
+export const AgentSpec = z.object({
+  id,
+  name: z.string(),
+  systemPrompt: z.string(),
+  model: z.string().nullable(),
+});
+export type AgentSpec = z.infer<typeof AgentSpec>;
+export const StartSessionMsg = z.object({
+  type: z.literal('start_session'),
+  sessionId: id,
+  runtimeType: z.enum(RuntimeTypes),
+  agent: AgentSpec,
+  /** completed turns as stored by the control plane; the plane uses it when it has no state of its own */
+  history: z.array(ChatMessage),
+});
+export const UserMessageMsg = z.object({
+  type: z.literal('user_message'),
+  sessionId: id,
+  runId: id,
+  messageId: id,
+  attempt: z.number().int().positive(),
+  content: z.string(),
+  requestId: z.string().optional(),
+});
+export const CancelMsg = z.object({ type: z.literal('cancel'), sessionId: id, runId: id });
+export const StopSessionMsg = z.object({ type: z.literal('stop_session'), sessionId: id });
+export const ResponseMsg = z.object({
+  type: z.literal('response'),
+  requestId: id,
+  ok: z.boolean(),
+  result: z.unknown().optional(),
+  error: z.object({ code: z.enum(ErrorCodes), message: z.string() }).optional(),
+});
+export const ResumeResponseMsg = z.object({
+  type: z.literal('resume_response'),
+  results: z.array(
+    z.object({
+      requestId: id,
+      status: z.enum(['completed', 'failed', 'lost']),
+      result: z.unknown().optional(),
+      error: z.object({ code: z.enum(ErrorCodes), message: z.string() }).optional(),
+    }),
+  ),
+});
+/** Sent when a frame is refused without closing the socket (e.g. an unknown session). */
+export const ErrorMsg = z.object({
+  type: z.literal('error'),
+  code: z.enum(ErrorCodes),
+  message: z.string(),
+});
+
+export const ControlToPlane = z.discriminatedUnion('type', [
+  InitMsg,
+  StartSessionMsg,
+  UserMessageMsg,
+  CancelMsg,
+  StopSessionMsg,
+  ResponseMsg,
+  ResumeResponseMsg,
+  ErrorMsg,
+]);
+export type ControlToPlane = z.infer<typeof ControlToPlane>;
+
+export type MsgOf<U extends { type: string }, T extends U['type']> = Extract<U, { type: T }>;
+
+/** Parses one text frame. Never throws: a bad frame is an expected failure. */
+export function parseFrame<S extends z.ZodType>(
+  schema: S,
+  raw: string,
+): { ok: true; value: z.infer<S> } | { ok: false; error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, error: 'frame is not valid JSON' };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) return { ok: false, error: z.prettifyError(parsed.error) };
+  return { ok: true, value: parsed.data };
+}
