@@ -1,0 +1,177 @@
+import { startMockLlm, type MockLlm } from '@semibot/mock-llm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LlmError } from './errors.js';
+import { createOpenAICompatibleProvider, type OpenAICompatibleConfig } from './openai.js';
+import type { LlmChunk, LlmMessage, LlmProvider } from './types.js';
+
+let mock: MockLlm;
+let llm: LlmProvider;
+beforeAll(async () => {
+  mock = await startMockLlm();
+  llm = provider();
+});
+afterAll(() => mock.close());
+
+function provider(over: Partial<OpenAICompatibleConfig> = {}): LlmProvider {
+  return createOpenAICompatibleProvider({ baseUrl: mock.url, apiKey: 'test-key', model: 'mock-1', maxRetries: 0, ...over });
+}
+
+async function collect(
+  messages: LlmMessage[] | string,
+  p: LlmProvider = llm,
+  signal?: AbortSignal,
+): Promise<LlmChunk[]> {
+  const msgs: LlmMessage[] = typeof messages === 'string' ? [{ role: 'user', content: messages }] : messages;
+  const out: LlmChunk[] = [];
+  for await (const c of p.stream({ messages: msgs, ...(signal ? { signal } : {}) })) out.push(c);
+  return out;
+}
+
+const textOf = (cs: LlmChunk[]): string => cs.map((c) => (c.type === 'text' ? c.text : '')).join('');
+
+async function failure(run: Promise<unknown>): Promise<LlmError> {
+  const err = await run.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(LlmError);
+  return err as LlmError;
+}
+
+describe('OpenAI-compatible provider against the mock server', () => {
+  it('streams text equal to the script, then usage, then finish', async () => {
+    const cs = await collect('/echo Hello, streaming  world!\nBye.');
+    expect(textOf(cs)).toBe('Hello, streaming  world!\nBye.');
+    expect(cs.filter((c) => c.type === 'text').length).toBe(4);
+    expect(cs.slice(-2).map((c) => c.type)).toEqual(['usage', 'finish']);
+    expect(cs.at(-1)).toEqual({ type: 'finish', reason: 'stop' });
+  });
+
+  it('reports the server usage and timings', async () => {
+    const cs = await collect([
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: '/slow 3 5' },
+    ]);
+    const usage = cs.find((c) => c.type === 'usage');
+    // The mock counts prompt words (2 + 3) and emitted tokens (3).
+    expect(usage).toMatchObject({ type: 'usage', model: 'mock-1', tokensIn: 5, tokensOut: 3 });
+    if (usage?.type !== 'usage') throw new Error('no usage');
+    expect(usage.firstTokenMs).not.toBeNull();
+    expect(usage.firstTokenMs!).toBeGreaterThanOrEqual(4);
+    expect(usage.latencyMs).toBeGreaterThanOrEqual(usage.firstTokenMs!);
+  });
+
+  it('assembles a streamed tool call and completes the round trip', async () => {
+    const cs = await collect('/tool get_weather {"city":"Paris","unit":"celsius","days":[1,2,3]}');
+    const calls = cs.find((c) => c.type === 'tool_calls');
+    expect(calls).toEqual({
+      type: 'tool_calls',
+      calls: [{ id: expect.any(String), name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius","days":[1,2,3]}' }],
+    });
+    expect(cs.at(-1)).toEqual({ type: 'finish', reason: 'tool_calls' });
+    expect(textOf(cs)).toBe('');
+
+    const call = calls?.type === 'tool_calls' ? calls.calls[0]! : null;
+    const follow = await collect([
+      { role: 'user', content: '/tool get_weather {"city":"Paris"}' },
+      { role: 'assistant', content: '', toolCalls: [call!] },
+      { role: 'tool', toolCallId: call!.id, content: '21 degrees' },
+    ]);
+    expect(textOf(follow)).toBe('Tool result: 21 degrees');
+  });
+
+  it('keeps parallel tool calls apart by index', async () => {
+    const cs = await collect('/tools search {"q":"a; b"} ; clock {}');
+    const calls = cs.find((c) => c.type === 'tool_calls');
+    expect(calls?.type === 'tool_calls' && calls.calls.map(({ name, arguments: a }) => [name, a])).toEqual([
+      ['search', '{"q":"a; b"}'],
+      ['clock', '{}'],
+    ]);
+    const ids = calls?.type === 'tool_calls' ? calls.calls.map((c) => c.id) : [];
+    expect(new Set(ids).size).toBe(2);
+  });
+
+  it('maps HTTP errors to LlmError with status and retryability', async () => {
+    const bad = await failure(collect('/fail 400'));
+    expect(bad).toMatchObject({ code: 'LLM_ERROR', status: 400, retryable: false });
+    expect(bad.message).toContain('scripted failure');
+
+    const limited = await failure(collect('/fail 429'));
+    expect(limited).toMatchObject({ status: 429, retryable: true });
+  });
+
+  it('lets the SDK retry retryable statuses before giving up', async () => {
+    const before = mock.stats().requests;
+    const err = await failure(collect('/fail 503', provider({ maxRetries: 1 })));
+    expect(err).toMatchObject({ status: 503, retryable: true });
+    expect(mock.stats().requests - before).toBe(2);
+  });
+
+  it('reports an unreachable server as a retryable LlmError', async () => {
+    const other = await startMockLlm();
+    const url = other.url;
+    await other.close();
+    const err = await failure(collect('hi', createOpenAICompatibleProvider({ baseUrl: url, apiKey: '', model: 'x', maxRetries: 0 })));
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain('cannot reach');
+  });
+
+  it('turns a stream that breaks midway into a retryable LlmError after the text so far', async () => {
+    const seen: LlmChunk[] = [];
+    const err = await failure(
+      (async () => {
+        for await (const c of llm.stream({ messages: [{ role: 'user', content: '/fail_mid 3' }] })) seen.push(c);
+      })(),
+    );
+    expect(err.retryable).toBe(true);
+    expect(textOf(seen)).toBe('tok1 tok2 tok3 ');
+  });
+
+  it('ends quietly on abort mid-stream and frees the server stream', async () => {
+    const ac = new AbortController();
+    const seen: LlmChunk[] = [];
+    for await (const c of llm.stream({ messages: [{ role: 'user', content: '/slow 200 5' }], signal: ac.signal })) {
+      seen.push(c);
+      if (seen.length === 3) ac.abort();
+    }
+    expect(seen.length).toBeLessThan(10);
+    expect(seen.every((c) => c.type === 'text')).toBe(true); // no usage / finish after a cancel
+    await waitFor(() => mock.stats().active === 0);
+  });
+
+  it('ends quietly on abort before the first token', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 30);
+    expect(await collect('/hang', llm, ac.signal)).toEqual([]);
+    const pre = new AbortController();
+    pre.abort();
+    expect(await collect('hi', llm, pre.signal)).toEqual([]);
+  });
+
+  it('aborts the request when the consumer stops iterating', async () => {
+    for await (const c of llm.stream({ messages: [{ role: 'user', content: '/slow 200 5' }] })) {
+      expect(c.type).toBe('text');
+      break;
+    }
+    await waitFor(() => mock.stats().active === 0);
+  });
+
+  it('gives up on a stream that goes silent', async () => {
+    const err = await failure(collect('/hang', provider({ timeoutMs: 150 })));
+    expect(err).toMatchObject({ retryable: true });
+    expect(err.message).toContain('no data');
+  });
+
+  it('handles many concurrent streams', async () => {
+    const texts = await Promise.all(Array.from({ length: 100 }, (_, i) => collect(`/echo n${i} done`).then(textOf)));
+    expect(texts).toEqual(Array.from({ length: 100 }, (_, i) => `n${i} done`));
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 2_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,177 @@
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type {
+  ChatCompletionChunk,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from 'openai/resources/chat/completions';
+import { LlmError } from './errors.js';
+import { sdkErrorToLlmError } from './sdk-errors.js';
+import {
+  estimateTokens,
+  messageChars,
+  type LlmChunk,
+  type LlmMessage,
+  type LlmProvider,
+  type LlmStreamRequest,
+  type LlmToolCall,
+  type LlmToolSpec,
+} from './types.js';
+import { IdleWatchdog } from './watchdog.js';
+
+export interface OpenAICompatibleConfig {
+  /** Base URL including the version path, e.g. `https://api.openai.com/v1`. */
+  baseUrl: string;
+  /** May be empty for servers that need no key. */
+  apiKey: string;
+  /** Default model; a request's `model` overrides it. */
+  model: string;
+  /**
+   * Max wait for the response to start, and max silence between two streamed chunks.
+   * @default 60_000
+   */
+  timeoutMs?: number;
+  /**
+   * Retries of a request that failed before streaming started (connection errors, 408/409/429/5xx),
+   * with the SDK's exponential backoff. A stream that breaks midway is never retried here: text
+   * has already been delivered, so only the caller can decide.
+   * @default 2
+   */
+  maxRetries?: number;
+}
+
+const SDK_ERRORS = { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError };
+
+export function createOpenAICompatibleProvider(cfg: OpenAICompatibleConfig): LlmProvider {
+  const timeoutMs = cfg.timeoutMs ?? 60_000;
+  const client = new OpenAI({
+    baseURL: cfg.baseUrl,
+    // The SDK refuses an empty key; local servers ignore whatever is sent.
+    apiKey: cfg.apiKey || 'unused',
+    timeout: timeoutMs,
+    maxRetries: cfg.maxRetries ?? 2,
+  });
+  return {
+    name: 'openai-compatible',
+    stream: (req) => streamChat(client, cfg, timeoutMs, req),
+  };
+}
+
+async function* streamChat(
+  client: OpenAI,
+  cfg: OpenAICompatibleConfig,
+  timeoutMs: number,
+  req: LlmStreamRequest,
+): AsyncGenerator<LlmChunk, void, undefined> {
+  const started = performance.now();
+  const model = req.model ?? cfg.model;
+  const watchdog = new IdleWatchdog(timeoutMs, req.signal);
+  let firstTokenMs: number | null = null;
+  let outChars = 0;
+  let finishReason: string | null = null;
+  let usage: ChatCompletionChunk['usage'] = null;
+  let servedModel = model;
+  // Tool-call fragments arrive spread over many chunks, keyed by `index`.
+  const calls: LlmToolCall[] = [];
+
+  try {
+    const stream = await client.chat.completions.create(
+      {
+        model,
+        messages: toWireMessages(req.messages),
+        ...(req.tools?.length ? { tools: toWireTools(req.tools) } : {}),
+        ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+        stream: true,
+        stream_options: { include_usage: true },
+      },
+      { signal: watchdog.signal },
+    );
+    watchdog.start();
+    for await (const chunk of stream) {
+      watchdog.touch();
+      if (chunk.usage) usage = chunk.usage;
+      const choice = chunk.choices[0];
+      if (!choice) continue; // the trailing usage chunk has no choices
+      const delta = choice.delta;
+      if (delta.content) {
+        firstTokenMs ??= performance.now() - started;
+        outChars += delta.content.length;
+        yield { type: 'text', text: delta.content };
+      }
+      if (delta.tool_calls) {
+        firstTokenMs ??= performance.now() - started;
+        for (const frag of delta.tool_calls) {
+          const call = (calls[frag.index] ??= { id: '', name: '', arguments: '' });
+          // Some compatible servers repeat id/name on every fragment; only the first one counts.
+          if (frag.id && !call.id) call.id = frag.id;
+          if (frag.function?.name && !call.name) call.name = frag.function.name;
+          if (frag.function?.arguments) call.arguments += frag.function.arguments;
+        }
+      }
+      if (choice.finish_reason) {
+        finishReason = choice.finish_reason;
+        servedModel = chunk.model || model;
+      }
+    }
+  } catch (err) {
+    if (watchdog.fired) throw idleError(cfg.baseUrl, timeoutMs);
+    if (req.signal?.aborted) return;
+    throw sdkErrorToLlmError(err, cfg.baseUrl, SDK_ERRORS);
+  } finally {
+    watchdog.stop();
+  }
+  // The SDK ends the iteration quietly on abort, so check who aborted.
+  if (watchdog.fired) throw idleError(cfg.baseUrl, timeoutMs);
+  if (req.signal?.aborted) return;
+  if (finishReason === null) {
+    throw new LlmError(`stream from ${cfg.baseUrl} ended before the model finished`, { retryable: true });
+  }
+
+  const done = calls.filter(Boolean);
+  if (done.length > 0) {
+    for (const c of done) outChars += c.name.length + c.arguments.length;
+    yield { type: 'tool_calls', calls: done };
+  }
+  yield {
+    type: 'usage',
+    model: servedModel,
+    tokensIn: usage?.prompt_tokens ?? estimateTokens(messageChars(req.messages)),
+    tokensOut: usage?.completion_tokens ?? estimateTokens(outChars),
+    latencyMs: Math.round(performance.now() - started),
+    firstTokenMs: firstTokenMs === null ? null : Math.round(firstTokenMs),
+  };
+  yield { type: 'finish', reason: finishReason };
+}
+
+export function toWireMessages(messages: LlmMessage[]): ChatCompletionMessageParam[] {
+  return messages.map((m): ChatCompletionMessageParam => {
+    switch (m.role) {
+      case 'tool':
+        return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
+      case 'assistant':
+        if (!m.toolCalls?.length) return { role: 'assistant', content: m.content };
+        return {
+          role: 'assistant',
+          content: m.content || null,
+          tool_calls: m.toolCalls.map((c) => ({
+            id: c.id,
+            type: 'function',
+            function: { name: c.name, arguments: c.arguments },
+          })),
+        };
+      case 'system':
+      case 'user':
+        return { role: m.role, content: m.content };
+    }
+  });
+}
+
+function toWireTools(tools: LlmToolSpec[]): ChatCompletionTool[] {
+  return tools.map((t) => ({
+    type: 'function',
+    function: { name: t.name, description: t.description, parameters: t.parameters },
+  }));
+}
+
+function idleError(baseUrl: string, timeoutMs: number): LlmError {
+  return new LlmError(`stream from ${baseUrl} sent no data for ${timeoutMs} ms`, { retryable: true });
+}
