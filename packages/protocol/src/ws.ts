@@ -46,7 +46,10 @@ export const SseEventMsg = z.object({
   seq: z.number().int().positive(),
   event: PlaneEvent,
 });
-export const RequestMethods = ['get_skill_package', 'memory_search', 'mcp_call', 'get_history'] as const;
+/** Calls a plane makes to the control plane; grows as capabilities land (skills, memory, remote MCP). */
+export const RequestMethods = ['get_history'] as const;
+export type RequestMethod = (typeof RequestMethods)[number];
+export const GetHistoryParams = z.object({ sessionId: id, excludeRunId: id.optional() });
 export const RequestMsg = z.object({
   type: z.literal('request'),
   requestId: id,
@@ -54,7 +57,8 @@ export const RequestMsg = z.object({
   sessionId: id.optional(),
   params: z.record(z.string(), z.unknown()).default({}),
 });
-export const FireAndForgetMethods = ['usage_report', 'audit_log', 'snapshot_sync', 'memory_write'] as const;
+/** One-way reports from a plane; grows with audit_log, snapshot_sync, memory_write. */
+export const FireAndForgetMethods = ['usage_report'] as const;
 export const UsageReport = z.object({
   sessionId: id,
   runId: id,
@@ -110,8 +114,6 @@ export const StartSessionMsg = z.object({
   sessionId: id,
   runtimeType: z.enum(RuntimeTypes),
   agent: AgentSpec,
-  /** completed turns as stored by the control plane; the plane uses it when it has no state of its own */
-  history: z.array(ChatMessage),
 });
 export const UserMessageMsg = z.object({
   type: z.literal('user_message'),

@@ -1,0 +1,140 @@
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import pino, { type Logger } from 'pino';
+import { startMockLlm } from '@semibot/mock-llm';
+import { daemonEntry } from '@semibot/runtime';
+import type { Config } from './config.js';
+import type { AppContext } from './context.js';
+import { openDb } from './db/db.js';
+import { migrate } from './db/migrate.js';
+import { Tokens } from './auth/tokens.js';
+import { EventLog } from './events/event-log.js';
+import { WsGateway } from './gateway/ws-gateway.js';
+import { planeHandlers } from './gateway/plane-handlers.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { ProcessDriver } from './scheduler/process-driver.js';
+import { RunEngine } from './runs/run-engine.js';
+import { installErrorHandling } from './http/errors.js';
+import { installAuth } from './http/auth-hook.js';
+import { createMetrics } from './http/metrics.js';
+import { authRoutes, publicAuthPaths } from './routes/auth.js';
+import { agentRoutes } from './routes/agents.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { runAndVmRoutes } from './routes/runs-vm.js';
+
+export interface App {
+  http: FastifyInstance;
+  ctx: AppContext;
+  /** listens, then recovers runs left over by a previous process */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const MAX_BOOTSTRAP_ATTEMPTS = 5;
+const EVENT_STATE_IDLE_MS = 10 * 60_000;
+
+/** The composition root: every resource built once and handed to the systems that use it. */
+export async function createApp(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<App> {
+  if (config.vmMode !== 'process') {
+    throw new Error(`SEMIBOT_VM_MODE=${config.vmMode} is not available in this build; use 'process'`);
+  }
+  const db = await openDb({ databaseUrl: config.databaseUrl, home: config.home });
+  const applied = await migrate(db);
+  if (applied.length) logger.info({ applied, db: db.kind }, 'migrations applied');
+
+  let llmNotice: string | null = null;
+  let closeMock: (() => Promise<void>) | null = null;
+  let llm = config.llm;
+  if (!llm) {
+    const mock = await startMockLlm({ port: 0 });
+    closeMock = mock.close;
+    llm = { baseUrl: mock.url, apiKey: 'mock', model: 'mock-1' };
+    llmNotice = `SEMIBOT_LLM_BASE_URL is not set: answers come from the bundled mock model at ${mock.url} (it echoes). Set SEMIBOT_LLM_BASE_URL, SEMIBOT_LLM_API_KEY and SEMIBOT_LLM_MODEL to use a real model.`;
+    logger.warn(llmNotice);
+  }
+
+  const tokens = new Tokens(config.jwtSecret, { userS: config.userTokenTtlS, vmS: config.vmTokenTtlS });
+  const events = new EventLog({ db, logger: logger.child({ component: 'event-log' }), retention: config.eventRetention });
+  const resolvedLlm = llm;
+  const gateway = new WsGateway({
+    db,
+    tokens,
+    logger: logger.child({ component: 'ws-gateway' }),
+    heartbeatIntervalMs: config.vmHeartbeatIntervalMs,
+    heartbeatTimeoutMs: config.vmHeartbeatTimeoutMs,
+    llm: () => resolvedLlm,
+  });
+  const driver = new ProcessDriver(config.runtimeEntry ?? daemonEntry, logger.child({ component: 'process-driver' }));
+  let address = '';
+  const scheduler = new Scheduler({
+    db,
+    tokens,
+    gateway,
+    driver,
+    logger: logger.child({ component: 'scheduler' }),
+    home: config.home,
+    wsUrl: () => config.publicWsUrl ?? `${address.replace(/^http/, 'ws')}/ws/vm`,
+    logLevel: config.logLevel,
+    connectTimeoutMs: config.vmConnectTimeoutMs,
+    cooldownMs: config.vmBootstrapCooldownMs,
+    maxAttempts: MAX_BOOTSTRAP_ATTEMPTS,
+  });
+  const runs = new RunEngine({ db, log: events, scheduler, logger: logger.child({ component: 'runs' }) });
+  const ctx: AppContext = { config, db, logger, tokens, events, gateway, scheduler, runs, llm, llmNotice };
+
+  // pino's Logger is wider than FastifyBaseLogger; the instance is used through the base type.
+  const http = Fastify({
+    loggerInstance: logger.child({ component: 'http' }),
+    bodyLimit: config.bodyLimitBytes,
+    // one line per request would dominate the log at SSE/token rates; errors are still logged
+    logController: new LogController({ disableRequestLogging: true }),
+  }) as unknown as FastifyInstance;
+  http.setValidatorCompiler(validatorCompiler);
+  http.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(http);
+  installAuth(http, ctx, new Set(publicAuthPaths));
+  const metrics = createMetrics(ctx);
+  let ready = false;
+  http.get('/healthz', async () => ({ status: 'ok' }));
+  http.get('/readyz', async (_req, reply) => {
+    if (!ready) return reply.status(503).send({ error: { code: 'NOT_READY', message: 'starting' } });
+    await db.query('SELECT 1');
+    return { status: 'ready', db: db.kind, llm: { model: llm.model, mock: llmNotice !== null }, notice: llmNotice };
+  });
+  http.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  await http.register(
+    async (api) => {
+      await api.register(authRoutes(ctx));
+      await api.register(agentRoutes(ctx));
+      await api.register(sessionRoutes(ctx));
+      await api.register(runAndVmRoutes(ctx));
+    },
+    { prefix: '/api/v1' },
+  );
+  gateway.attach(http.server, planeHandlers(ctx));
+  const sweeper = setInterval(() => events.evictIdle(EVENT_STATE_IDLE_MS), 60_000);
+  sweeper.unref();
+
+  return {
+    http,
+    ctx,
+    async listen() {
+      address = await http.listen({ port: config.port, host: config.host });
+      const recovered = await runs.recover();
+      if (recovered.interrupted) logger.warn(recovered, 'runs interrupted by the previous shutdown were ended');
+      ready = true;
+      return address;
+    },
+    async close() {
+      ready = false;
+      clearInterval(sweeper);
+      await gateway.close();
+      await scheduler.stopAll();
+      await driver.stopAll();
+      await http.close();
+      await events.close();
+      await closeMock?.();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { VmModes } from '@semibot/protocol';
+
+const ms = (def: number) => z.coerce.number().int().nonnegative().default(def);
+const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+
+/** Every setting of the control plane, parsed once at start from the environment. */
+const EnvSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  /** @default 8080 */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** @default 127.0.0.1 */
+  HOST: z.string().default('127.0.0.1'),
+  /** all local state; @default ./.semibot */
+  SEMIBOT_HOME: z.string().default('./.semibot'),
+  /** unset: embedded PGlite under SEMIBOT_HOME */
+  DATABASE_URL: optionalString,
+  REDIS_URL: optionalString,
+  JWT_SECRET: optionalString,
+  SEMIBOT_LLM_BASE_URL: optionalString,
+  SEMIBOT_LLM_API_KEY: optionalString,
+  SEMIBOT_LLM_MODEL: optionalString,
+  SEMIBOT_VM_MODE: z.enum(VmModes).default('process'),
+  /** the URL planes dial; derived from HOST/PORT when unset */
+  SEMIBOT_PUBLIC_WS_URL: optionalString,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** how long a started plane has to connect @default 15s */
+  VM_CONNECT_TIMEOUT_MS: ms(15_000),
+  /** plane heartbeat period, told to the plane in `init` @default 10s */
+  VM_HEARTBEAT_INTERVAL_MS: ms(10_000),
+  /** no heartbeat for this long closes the socket with 4008 @default 30s */
+  VM_HEARTBEAT_TIMEOUT_MS: ms(30_000),
+  /** after a failed bootstrap, wait this long before trying again @default 30s */
+  VM_BOOTSTRAP_COOLDOWN_MS: ms(30_000),
+  /** events kept per session after a run ends; older ids get `resync` @default 10000 */
+  SEMIBOT_EVENT_RETENTION: z.coerce.number().int().positive().default(10_000),
+  /** SSE heartbeat comment period @default 15s */
+  SSE_HEARTBEAT_MS: ms(15_000),
+  /** max HTTP body @default 1 MiB */
+  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  /** JWT lifetime for users @default 7 days */
+  USER_TOKEN_TTL_S: z.coerce.number().int().positive().default(7 * 24 * 3600),
+  /** plane token lifetime @default 10 min */
+  VM_TOKEN_TTL_S: z.coerce.number().int().positive().default(600),
+  /** command that starts a plane in `process` mode; default: this repo's runtime daemon */
+  SEMIBOT_RUNTIME_ENTRY: optionalString,
+});
+
+export interface Config {
+  env: string;
+  port: number;
+  host: string;
+  home: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  jwtSecret: Uint8Array;
+  llm: { baseUrl: string; apiKey: string; model: string } | null;
+  vmMode: (typeof VmModes)[number];
+  publicWsUrl: string | undefined;
+  logLevel: string;
+  vmConnectTimeoutMs: number;
+  vmHeartbeatIntervalMs: number;
+  vmHeartbeatTimeoutMs: number;
+  vmBootstrapCooldownMs: number;
+  eventRetention: number;
+  sseHeartbeatMs: number;
+  bodyLimitBytes: number;
+  userTokenTtlS: number;
+  vmTokenTtlS: number;
+  runtimeEntry: string | undefined;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  }
+  const e = parsed.data;
+  const home = path.resolve(e.SEMIBOT_HOME);
+  mkdirSync(home, { recursive: true });
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    home,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    jwtSecret: new TextEncoder().encode(e.JWT_SECRET ?? jwtSecretFromHome(home, e.NODE_ENV)),
+    llm: e.SEMIBOT_LLM_BASE_URL
+      ? { baseUrl: e.SEMIBOT_LLM_BASE_URL, apiKey: e.SEMIBOT_LLM_API_KEY ?? 'unset', model: e.SEMIBOT_LLM_MODEL ?? 'gpt-4o-mini' }
+      : null,
+    vmMode: e.SEMIBOT_VM_MODE,
+    publicWsUrl: e.SEMIBOT_PUBLIC_WS_URL,
+    logLevel: e.LOG_LEVEL,
+    vmConnectTimeoutMs: e.VM_CONNECT_TIMEOUT_MS,
+    vmHeartbeatIntervalMs: e.VM_HEARTBEAT_INTERVAL_MS,
+    vmHeartbeatTimeoutMs: e.VM_HEARTBEAT_TIMEOUT_MS,
+    vmBootstrapCooldownMs: e.VM_BOOTSTRAP_COOLDOWN_MS,
+    eventRetention: e.SEMIBOT_EVENT_RETENTION,
+    sseHeartbeatMs: e.SSE_HEARTBEAT_MS,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    userTokenTtlS: e.USER_TOKEN_TTL_S,
+    vmTokenTtlS: e.VM_TOKEN_TTL_S,
+    runtimeEntry: e.SEMIBOT_RUNTIME_ENTRY,
+  };
+}
+
+/** A generated secret survives restarts (tokens stay valid) but never leaves SEMIBOT_HOME. */
+function jwtSecretFromHome(home: string, nodeEnv: string): string {
+  if (nodeEnv === 'production') throw new Error('JWT_SECRET is required when NODE_ENV=production');
+  const file = path.join(home, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}

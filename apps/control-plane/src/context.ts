@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import type { LlmConfig } from '@semibot/protocol';
+import type { Config } from './config.js';
+import type { Db } from './db/db.js';
+import type { Tokens } from './auth/tokens.js';
+import type { EventLog } from './events/event-log.js';
+import type { WsGateway } from './gateway/ws-gateway.js';
+import type { Scheduler } from './scheduler/scheduler.js';
+import type { RunEngine } from './runs/run-engine.js';
+
+/** The resources every route and system shares, built once in app.ts. */
+export interface AppContext {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  tokens: Tokens;
+  events: EventLog;
+  gateway: WsGateway;
+  scheduler: Scheduler;
+  runs: RunEngine;
+  llm: LlmConfig;
+  /** set when no model was configured and the bundled mock model answers instead */
+  llmNotice: string | null;
+}

@@ -1,0 +1,71 @@
+import type { ServerResponse } from 'node:http';
+import type { SseEvent } from '@semibot/protocol';
+import type { StoredEvent } from '../store/events.js';
+
+/** A slow client that lets this much pile up is cut off; it can resume with Last-Event-ID. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+const frames = new WeakMap<StoredEvent, string>();
+
+/** One serialisation per event, shared by every connection that relays it. */
+export function frameOf(e: StoredEvent): string {
+  let f = frames.get(e);
+  if (f === undefined) {
+    f = `id: ${e.id}\nevent: ${e.event.type}\ndata: ${JSON.stringify(e.event)}\n\n`;
+    frames.set(e, f);
+  }
+  return f;
+}
+
+export interface SseStream {
+  send(e: StoredEvent): void;
+  /** An event without an id (e.g. `resync`): it is not part of the log. */
+  sendUnsequenced(event: SseEvent): void;
+  end(): void;
+  readonly closed: boolean;
+  onClose(fn: () => void): void;
+}
+
+/** Takes over a raw response and turns it into an event stream with heartbeat comments. */
+export function openSse(raw: ServerResponse, opts: { heartbeatMs: number; headers?: Record<string, string> }): SseStream {
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    ...opts.headers,
+  });
+  raw.socket?.setNoDelay(true);
+  raw.write(': connected\n\n');
+  let closed = false;
+  const closers: (() => void)[] = [];
+  const heartbeat = opts.heartbeatMs > 0 ? setInterval(() => write(': hb\n\n'), opts.heartbeatMs) : null;
+  heartbeat?.unref();
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    if (heartbeat) clearInterval(heartbeat);
+    for (const fn of closers) fn();
+  };
+  raw.on('close', close);
+  function write(chunk: string) {
+    if (closed) return;
+    if (raw.writableLength > MAX_BUFFERED_BYTES) {
+      raw.destroy();
+      return;
+    }
+    raw.write(chunk);
+  }
+  return {
+    send: (e) => write(frameOf(e)),
+    sendUnsequenced: (event) => write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`),
+    end: () => {
+      if (!closed) raw.end();
+      close();
+    },
+    get closed() {
+      return closed;
+    },
+    onClose: (fn) => closers.push(fn),
+  };
+}

@@ -1,0 +1,39 @@
+import type { WebSocket } from 'ws';
+import type { ControlToPlane } from '@semibot/protocol';
+import type { VmPrincipal } from '../auth/tokens.js';
+
+/** One authenticated execution plane on /ws/vm. */
+export class PlaneConnection {
+  /** sessions this plane has been sent `start_session` for, on this connection */
+  readonly startedSessions = new Set<string>();
+  lastHeartbeatAt = Date.now();
+  activeRuns = 0;
+  rssBytes: number | null = null;
+  messagesIn = 0;
+  messagesOut = 0;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly principal: VmPrincipal,
+    readonly connectedAt = Date.now(),
+  ) {}
+
+  get instanceId(): string {
+    return this.principal.instanceId;
+  }
+
+  get open(): boolean {
+    return this.ws.readyState === this.ws.OPEN;
+  }
+
+  send(msg: ControlToPlane): boolean {
+    if (!this.open) return false;
+    this.messagesOut++;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+}

@@ -1,0 +1,29 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { principal } from '../http/auth-hook.js';
+import { notFound, requireUuid } from '../http/errors.js';
+import { getRun } from '../store/runs.js';
+
+export const runAndVmRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
+  app.get('/runs/:id', { schema: { params: z.object({ id: z.string() }) } }, async (req) => {
+    const run = await getRun(ctx.db, principal(req).orgId, requireUuid(req.params.id, 'run'));
+    if (!run) throw notFound('run');
+    return {
+      id: run.id,
+      sessionId: run.sessionId,
+      messageId: run.messageId,
+      status: run.status,
+      attempt: run.attempt,
+      error: run.error ?? undefined,
+      usage: run.usage ?? undefined,
+      createdAt: run.createdAt,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+    };
+  });
+
+  app.get('/vm/status', async (req) => ctx.scheduler.status(principal(req)));
+
+  app.post('/vm/rebootstrap', async (req) => ctx.scheduler.rebootstrap(principal(req)));
+};

@@ -1,0 +1,121 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { MessageCreateBody, SemibotError, SessionCreateBody } from '@semibot/protocol';
+import type { AppContext } from '../context.js';
+import { principal } from '../http/auth-hook.js';
+import { notFound, requireUuid } from '../http/errors.js';
+import { openSse } from '../events/sse.js';
+import { getAgent } from '../store/agents.js';
+import { listMessages } from '../store/messages.js';
+import { createSession, deleteSession, getSession, listSessions } from '../store/sessions.js';
+
+const IdParams = z.object({ id: z.string() });
+const EventsQuery = z.object({ lastEventId: z.string().optional() });
+
+/** `Last-Event-ID` header wins over `?lastEventId=`; both must be a non-negative integer. */
+function parseLastEventId(header: string | string[] | undefined, query: string | undefined): number {
+  const raw = (Array.isArray(header) ? header[0] : header) ?? query;
+  if (raw === undefined || raw === '') return 0;
+  if (!/^\d{1,15}$/.test(raw)) throw new SemibotError('VALIDATION_ERROR', 'Last-Event-ID must be a non-negative integer', 400);
+  return Number(raw);
+}
+
+export const sessionRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
+  async function ownSession(orgId: string, id: string) {
+    const session = await getSession(ctx.db, orgId, requireUuid(id, 'session'));
+    if (!session) throw notFound('session');
+    return session;
+  }
+
+  app.post('/sessions', { schema: { body: SessionCreateBody } }, async (req, reply) => {
+    const p = principal(req);
+    const agent = await getAgent(ctx.db, p.orgId, requireUuid(req.body.agentId, 'agent'));
+    if (!agent) throw notFound('agent');
+    const session = await createSession(ctx.db, {
+      orgId: p.orgId,
+      userId: p.userId,
+      agentId: agent.id,
+      title: req.body.title ?? null,
+      runtimeType: req.body.runtimeType ?? null,
+    });
+    return reply.status(201).send(session);
+  });
+
+  app.get('/sessions', { schema: { querystring: z.object({ agentId: z.string().optional() }) } }, async (req) => {
+    const agentId = req.query.agentId ? requireUuid(req.query.agentId, 'agent') : undefined;
+    return { data: await listSessions(ctx.db, principal(req).orgId, agentId) };
+  });
+
+  app.get('/sessions/:id', { schema: { params: IdParams } }, async (req) => ownSession(principal(req).orgId, req.params.id));
+
+  app.delete('/sessions/:id', { schema: { params: IdParams } }, async (req, reply) => {
+    if (!(await deleteSession(ctx.db, principal(req).orgId, requireUuid(req.params.id, 'session')))) throw notFound('session');
+    return reply.status(204).send();
+  });
+
+  app.get('/sessions/:id/messages', { schema: { params: IdParams } }, async (req) => {
+    const p = principal(req);
+    const session = await ownSession(p.orgId, req.params.id);
+    return { data: await listMessages(ctx.db, p.orgId, session.id) };
+  });
+
+  app.post('/sessions/:id/messages', { schema: { params: IdParams, body: MessageCreateBody } }, async (req, reply) => {
+    const p = principal(req);
+    const session = await ownSession(p.orgId, req.params.id);
+    const wantsStream = (req.headers.accept ?? '').includes('text/event-stream');
+    // Everything after this id is new; read before submitting so the run's first event cannot be missed.
+    const before = wantsStream ? await ctx.events.lastId(session.id) : 0;
+    const result = await ctx.runs.submit(p, session, req.body.content, req.body.idempotencyKey ?? null);
+    if (!wantsStream) {
+      return reply.status(202).send({ runId: result.run.id, messageId: result.messageId, duplicate: result.duplicate });
+    }
+    await streamRun(reply, session.id, result.run.id, result.duplicate ? 0 : before);
+  });
+
+  /** The SSE stream of one run, from its first event to `done`; then the response ends. */
+  async function streamRun(reply: FastifyReply, sessionId: string, runId: string, afterId: number) {
+    reply.hijack();
+    const sse = openSse(reply.raw, { heartbeatMs: ctx.config.sseHeartbeatMs, headers: { 'x-run-id': runId } });
+    const sub = await ctx.events.subscribe(
+      sessionId,
+      afterId,
+      (e) => {
+        sse.send(e);
+        if (e.event.type === 'done') sse.end();
+      },
+      { runId },
+    );
+    if (sse.closed) sub.unsubscribe();
+    else sse.onClose(sub.unsubscribe);
+  }
+
+  app.get('/sessions/:id/events', { schema: { params: IdParams, querystring: EventsQuery } }, async (req, reply) => {
+    const p = principal(req);
+    const session = await ownSession(p.orgId, req.params.id);
+    const afterId = parseLastEventId(req.headers['last-event-id'], req.query.lastEventId);
+    reply.hijack();
+    const sse = openSse(reply.raw, { heartbeatMs: ctx.config.sseHeartbeatMs });
+    const held: Parameters<typeof sse.send>[0][] = [];
+    let ready = false;
+    const sub = await ctx.events.subscribe(session.id, afterId, (e) => (ready ? sse.send(e) : held.push(e)));
+    if (sub.resync) {
+      sse.sendUnsequenced({
+        type: 'resync',
+        runId: null,
+        reason: `events after ${afterId} are no longer retained; reload the session's messages`,
+        oldestRetainedId: sub.oldestRetainedId,
+      });
+    }
+    ready = true;
+    for (const e of held) sse.send(e);
+    sse.onClose(sub.unsubscribe);
+  });
+
+  app.post('/sessions/:id/cancel', { schema: { params: IdParams } }, async (req, reply) => {
+    const p = principal(req);
+    const session = await ownSession(p.orgId, req.params.id);
+    const run = await ctx.runs.cancel(p, session.id);
+    return reply.status(202).send({ runId: run.id, status: 'cancelling' });
+  });
+};

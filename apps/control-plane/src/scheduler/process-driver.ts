@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Logger } from 'pino';
+import type { PlaneHandle, PlaneSpec, VmDriver } from './driver.js';
+
+const STOP_GRACE_MS = 3_000;
+
+/**
+ * `process` mode: the plane is a child process of the control plane. No isolation at all — the
+ * plane runs as the same OS user; `docker`/`firecracker` modes are where isolation comes from.
+ */
+export class ProcessDriver implements VmDriver {
+  readonly mode = 'process' as const;
+  private readonly children = new Set<PlaneHandle>();
+
+  constructor(
+    private readonly entry: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(spec: PlaneSpec): Promise<PlaneHandle> {
+    mkdirSync(spec.home, { recursive: true });
+    // The plane gets only what it needs: never the control plane's database URL or JWT secret.
+    const child = spawn(process.execPath, [this.entry], {
+      cwd: spec.home,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? spec.home,
+        SEMIBOT_CONTROL_URL: spec.wsUrl,
+        SEMIBOT_VM_TOKEN: spec.token,
+        SEMIBOT_CONNECT_TICKET: spec.ticket,
+        SEMIBOT_HOME: spec.home,
+        SEMIBOT_INSTANCE_ID: spec.instanceId,
+        LOG_LEVEL: spec.logLevel,
+        SEMIBOT_PARENT_PID: String(process.pid),
+      },
+    });
+    const log = this.logger.child({ plane: spec.instanceId, pid: child.pid });
+    // The plane logs JSON lines; pass them through so one log shows both sides of a turn.
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => process.stdout.write(line + '\n'));
+    }
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', (err) => {
+        log.error({ err: err.message }, 'plane process failed to start');
+        resolve({ code: -1, signal: null });
+      });
+    });
+    const handle: PlaneHandle = {
+      vmId: String(child.pid ?? 'unknown'),
+      exited,
+      stop: async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+        await exited;
+        clearTimeout(t);
+      },
+    };
+    this.children.add(handle);
+    void exited.then((r) => {
+      this.children.delete(handle);
+      log.info(r, 'plane process exited');
+    });
+    return handle;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.children].map((h) => h.stop()));
+  }
+}

@@ -1,0 +1,174 @@
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { SemibotError, type VmMode } from '@semibot/protocol';
+import { isUniqueViolation, type Db } from '../db/db.js';
+import { newTicket, type Principal, type Tokens } from '../auth/tokens.js';
+import { createVm, currentVm, markBootstrap, updateVm, type VmInstance } from '../store/vms.js';
+import type { PlaneConnection } from '../gateway/plane-connection.js';
+import type { WsGateway } from '../gateway/ws-gateway.js';
+import type { PlaneHandle, VmDriver } from './driver.js';
+
+export interface SchedulerOptions {
+  db: Db;
+  tokens: Tokens;
+  gateway: WsGateway;
+  driver: VmDriver;
+  logger: Logger;
+  home: string;
+  wsUrl: () => string;
+  logLevel: string;
+  connectTimeoutMs: number;
+  cooldownMs: number;
+  maxAttempts: number;
+}
+
+export interface VmStatus {
+  instanceId: string | null;
+  mode: VmMode;
+  state: VmInstance['status'] | 'none';
+  connected: boolean;
+  lastHeartbeatAt: string | null;
+  connectedAt: string | null;
+  bootstrapAttempts: number;
+  lastError: string | null;
+  retryAfterMs: number;
+  activeRuns: number;
+}
+
+/**
+ * Gives each user one execution plane: finds it connected, or starts it through the VM driver and
+ * waits (bounded) for it to dial in. Failed starts back off by a cooldown and end `failed` after
+ * `maxAttempts`; the state and its reasons live in user_vm_instances for GET /vm/status.
+ */
+export class Scheduler {
+  private readonly starting = new Map<string, Promise<PlaneConnection>>();
+  private readonly handles = new Map<string, PlaneHandle>();
+
+  constructor(private readonly o: SchedulerOptions) {}
+
+  async ensurePlane(p: Principal, opts: { bypassCooldown?: boolean } = {}): Promise<PlaneConnection> {
+    const vm = await currentVm(this.o.db, p.userId);
+    const live = vm && this.o.gateway.connection(vm.id);
+    if (live) return live;
+    const inflight = this.starting.get(p.userId);
+    if (inflight) return inflight;
+    if (vm && !opts.bypassCooldown) {
+      const wait = this.retryAfterMs(vm);
+      if (wait > 0) {
+        throw new SemibotError('VM_UNAVAILABLE', `execution plane unavailable: ${vm.bootstrapLastError ?? vm.status}`, 503, {
+          retryAfterMs: wait,
+        });
+      }
+    }
+    const start = this.bootstrap(p, vm).finally(() => this.starting.delete(p.userId));
+    this.starting.set(p.userId, start);
+    return start;
+  }
+
+  private retryAfterMs(vm: VmInstance): number {
+    if (vm.status === 'failed' && vm.bootstrapLastError) return this.o.cooldownMs;
+    if (!vm.bootstrapLastError || !vm.lastBootstrapAt) return 0;
+    return Math.max(0, Date.parse(vm.lastBootstrapAt) + this.o.cooldownMs - Date.now());
+  }
+
+  private async liveRow(p: Principal, vm: VmInstance | null): Promise<VmInstance> {
+    if (vm && vm.status !== 'terminated' && vm.status !== 'failed') return vm;
+    try {
+      return await createVm(this.o.db, { userId: p.userId, orgId: p.orgId, mode: this.o.driver.mode });
+    } catch (err) {
+      // Another replica created it first: use theirs.
+      const again = isUniqueViolation(err) ? await currentVm(this.o.db, p.userId) : null;
+      if (!again) throw err;
+      return again;
+    }
+  }
+
+  private async bootstrap(p: Principal, previous: VmInstance | null): Promise<PlaneConnection> {
+    const row = await this.liveRow(p, previous);
+    const { ticket, hash } = newTicket();
+    const vm = await markBootstrap(this.o.db, row.id, hash);
+    const log = this.o.logger.child({ instanceId: vm.id, userId: p.userId, attempt: vm.bootstrapAttempts });
+    const startedAt = Date.now();
+    let handle: PlaneHandle | null = null;
+    let failure: string;
+    try {
+      await this.handles.get(vm.id)?.stop();
+      handle = await this.o.driver.start({
+        instanceId: vm.id,
+        userId: p.userId,
+        wsUrl: this.o.wsUrl(),
+        token: await this.o.tokens.signVm({ ...p, instanceId: vm.id }),
+        ticket,
+        home: path.join(this.o.home, 'planes', p.userId),
+        logLevel: this.o.logLevel,
+      });
+      this.handles.set(vm.id, handle);
+      await updateVm(this.o.db, vm.id, { vmId: handle.vmId });
+      const exited = handle.exited.then((r) => `plane exited before connecting (code ${r.code}, signal ${r.signal})`);
+      const conn = await this.o.gateway.waitForConnection(vm.id, this.o.connectTimeoutMs, exited);
+      if (conn) {
+        log.info({ ms: Date.now() - startedAt }, 'execution plane ready');
+        void handle.exited.then(() => this.onExit(vm.id, handle!));
+        return conn;
+      }
+      failure = (await Promise.race([exited, Promise.resolve(null)])) ?? `plane did not connect within ${this.o.connectTimeoutMs} ms`;
+    } catch (err) {
+      failure = `plane could not be started: ${(err as Error).message}`;
+    }
+    await handle?.stop();
+    const failed = vm.bootstrapAttempts >= this.o.maxAttempts;
+    await updateVm(this.o.db, vm.id, { status: failed ? 'failed' : 'disconnected', bootstrapLastError: failure });
+    log.warn({ failure, failed }, 'execution plane bootstrap failed');
+    throw new SemibotError('VM_START_FAILED', failure, 503, { retryAfterMs: this.o.cooldownMs });
+  }
+
+  private async onExit(instanceId: string, handle: PlaneHandle): Promise<void> {
+    if (this.handles.get(instanceId) !== handle) return;
+    this.handles.delete(instanceId);
+    await updateVm(this.o.db, instanceId, { status: 'disconnected' }).catch(() => {});
+  }
+
+  /** Called by the gateway when a plane's socket closes. */
+  async onDisconnected(instanceId: string): Promise<void> {
+    if (this.o.gateway.connection(instanceId)) return; // a newer socket replaced this one
+    await updateVm(this.o.db, instanceId, { status: 'disconnected' });
+  }
+
+  async status(p: Principal): Promise<VmStatus> {
+    const vm = await currentVm(this.o.db, p.userId);
+    const conn = vm ? this.o.gateway.connection(vm.id) : null;
+    return {
+      instanceId: vm?.id ?? null,
+      mode: vm?.mode ?? this.o.driver.mode,
+      state: vm?.status ?? 'none',
+      connected: conn !== null,
+      lastHeartbeatAt: conn ? new Date(conn.lastHeartbeatAt).toISOString() : (vm?.lastHeartbeatAt ?? null),
+      connectedAt: vm?.connectedAt ?? null,
+      bootstrapAttempts: vm?.bootstrapAttempts ?? 0,
+      lastError: vm?.bootstrapLastError ?? null,
+      retryAfterMs: vm && !conn ? this.retryAfterMs(vm) : 0,
+      activeRuns: conn?.activeRuns ?? 0,
+    };
+  }
+
+  /** Stops the current plane (if any) and starts a new one now, ignoring the cooldown. */
+  async rebootstrap(p: Principal): Promise<VmStatus> {
+    const vm = await currentVm(this.o.db, p.userId);
+    if (vm) {
+      this.o.gateway.connection(vm.id)?.close(1000, 'rebootstrap');
+      await this.handles.get(vm.id)?.stop();
+      if (vm.status === 'failed') await updateVm(this.o.db, vm.id, { status: 'terminated' });
+      else await updateVm(this.o.db, vm.id, { resetAttempts: true });
+    }
+    try {
+      await this.ensurePlane(p, { bypassCooldown: true });
+    } catch (err) {
+      if (!SemibotError.is(err)) throw err;
+    }
+    return this.status(p);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.handles.values()].map((h) => h.stop()));
+  }
+}

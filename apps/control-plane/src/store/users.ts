@@ -1,0 +1,79 @@
+import type { Queryable } from '../db/db.js';
+
+export interface User {
+  id: string;
+  orgId: string;
+  email: string;
+  name: string | null;
+  role: string;
+  createdAt: string;
+}
+export interface Org {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+type Row = Record<string, unknown>;
+
+const toUser = (r: Row): User => ({
+  id: r.id as string,
+  orgId: r.org_id as string,
+  email: r.email as string,
+  name: (r.name as string | null) ?? null,
+  role: r.role as string,
+  createdAt: new Date(r.created_at as string).toISOString(),
+});
+const toOrg = (r: Row): Org => ({
+  id: r.id as string,
+  name: r.name as string,
+  createdAt: new Date(r.created_at as string).toISOString(),
+});
+
+/** Each registration makes a new org owned by the new user, atomically. Throws on a taken email. */
+export async function createUserWithOrg(
+  q: Queryable,
+  input: { email: string; passwordHash: string; name: string | null },
+): Promise<{ user: User; org: Org }> {
+  const [org] = await q.query('INSERT INTO organizations (name) VALUES ($1) RETURNING *', [
+    `${input.name ?? input.email.split('@')[0]}'s org`,
+  ]);
+  const [user] = await q.query(
+    `INSERT INTO users (org_id, email, password_hash, name, role) VALUES ($1, $2, $3, $4, 'owner') RETURNING *`,
+    [org!.id, input.email, input.passwordHash, input.name],
+  );
+  return { user: toUser(user!), org: toOrg(org!) };
+}
+
+export async function findUserForLogin(q: Queryable, email: string): Promise<{ user: User; passwordHash: string } | null> {
+  const [row] = await q.query('SELECT * FROM users WHERE lower(email) = lower($1)', [email]);
+  return row ? { user: toUser(row), passwordHash: row.password_hash as string } : null;
+}
+
+export async function getUserAndOrg(q: Queryable, userId: string, orgId: string): Promise<{ user: User; org: Org } | null> {
+  const [row] = await q.query(
+    `SELECT u.*, o.name AS org_name, o.created_at AS org_created_at
+       FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = $1 AND u.org_id = $2`,
+    [userId, orgId],
+  );
+  if (!row) return null;
+  return { user: toUser(row), org: toOrg({ id: row.org_id, name: row.org_name, created_at: row.org_created_at }) };
+}
+
+export async function findApiKey(q: Queryable, keyHash: string): Promise<{ userId: string; orgId: string } | null> {
+  const [row] = await q.query(
+    `UPDATE api_keys SET last_used_at = now() WHERE key_hash = $1 AND revoked_at IS NULL RETURNING user_id, org_id`,
+    [keyHash],
+  );
+  return row ? { userId: row.user_id as string, orgId: row.org_id as string } : null;
+}
+
+export async function insertApiKey(
+  q: Queryable,
+  input: { orgId: string; userId: string; name: string; keyHash: string; prefix: string },
+): Promise<{ id: string; name: string; prefix: string; createdAt: string }> {
+  const [row] = await q.query(
+    `INSERT INTO api_keys (org_id, user_id, name, key_hash, key_prefix) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+    [input.orgId, input.userId, input.name, input.keyHash, input.prefix],
+  );
+  return { id: row!.id as string, name: row!.name as string, prefix: row!.key_prefix as string, createdAt: new Date(row!.created_at as string).toISOString() };
+}

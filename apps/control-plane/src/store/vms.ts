@@ -1,0 +1,113 @@
+import type { VmMode } from '@semibot/protocol';
+import type { Queryable } from '../db/db.js';
+
+export const VmStatuses = ['starting', 'provisioning', 'ready', 'disconnected', 'frozen', 'failed', 'terminated'] as const;
+export type VmStatus = (typeof VmStatuses)[number];
+
+export interface VmInstance {
+  id: string;
+  userId: string;
+  orgId: string;
+  mode: VmMode;
+  status: VmStatus;
+  vmId: string | null;
+  connectTicketHash: string | null;
+  lastHeartbeatAt: string | null;
+  bootstrapAttempts: number;
+  bootstrapLastError: string | null;
+  lastBootstrapAt: string | null;
+  connectedAt: string | null;
+  createdAt: string;
+}
+type Row = Record<string, unknown>;
+const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+
+const toVm = (r: Row): VmInstance => ({
+  id: r.id as string,
+  userId: r.user_id as string,
+  orgId: r.org_id as string,
+  mode: r.mode as VmMode,
+  status: r.status as VmStatus,
+  vmId: (r.vm_id as string | null) ?? null,
+  connectTicketHash: (r.connect_ticket_hash as string | null) ?? null,
+  lastHeartbeatAt: iso(r.last_heartbeat_at),
+  bootstrapAttempts: Number(r.bootstrap_attempts),
+  bootstrapLastError: (r.bootstrap_last_error as string | null) ?? null,
+  lastBootstrapAt: iso(r.last_bootstrap_at),
+  connectedAt: iso(r.connected_at),
+  createdAt: iso(r.created_at)!,
+});
+
+/** The user's one live instance row (not terminated/failed), or the newest one of any state. */
+export async function currentVm(q: Queryable, userId: string): Promise<VmInstance | null> {
+  const [row] = await q.query(
+    `SELECT * FROM user_vm_instances WHERE user_id = $1
+      ORDER BY (status NOT IN ('terminated', 'failed')) DESC, created_at DESC LIMIT 1`,
+    [userId],
+  );
+  return row ? toVm(row) : null;
+}
+
+export async function getVm(q: Queryable, id: string): Promise<VmInstance | null> {
+  const [row] = await q.query('SELECT * FROM user_vm_instances WHERE id = $1', [id]);
+  return row ? toVm(row) : null;
+}
+
+export async function createVm(q: Queryable, input: { userId: string; orgId: string; mode: VmMode }): Promise<VmInstance> {
+  const [row] = await q.query(
+    `INSERT INTO user_vm_instances (user_id, org_id, mode, status) VALUES ($1, $2, $3, 'starting') RETURNING *`,
+    [input.userId, input.orgId, input.mode],
+  );
+  return toVm(row!);
+}
+
+/** Records a bootstrap: a fresh one-time ticket, one more attempt, status provisioning. */
+export async function markBootstrap(q: Queryable, id: string, ticketHash: string): Promise<VmInstance> {
+  const [row] = await q.query(
+    `UPDATE user_vm_instances SET status = 'provisioning', connect_ticket_hash = $2,
+            bootstrap_attempts = bootstrap_attempts + 1, last_bootstrap_at = now()
+      WHERE id = $1 RETURNING *`,
+    [id, ticketHash],
+  );
+  return toVm(row!);
+}
+
+export async function updateVm(
+  q: Queryable,
+  id: string,
+  patch: Partial<{ status: VmStatus; vmId: string | null; bootstrapLastError: string | null; resetAttempts: boolean }>,
+): Promise<void> {
+  await q.query(
+    `UPDATE user_vm_instances SET
+        status = COALESCE($2, status),
+        vm_id = CASE WHEN $3::boolean THEN $4 ELSE vm_id END,
+        bootstrap_last_error = CASE WHEN $5::boolean THEN $6 ELSE bootstrap_last_error END,
+        bootstrap_attempts = CASE WHEN $7::boolean THEN 0 ELSE bootstrap_attempts END,
+        terminated_at = CASE WHEN $2 = 'terminated' THEN now() ELSE terminated_at END
+      WHERE id = $1`,
+    [id, patch.status ?? null, 'vmId' in patch, patch.vmId ?? null, 'bootstrapLastError' in patch,
+      patch.bootstrapLastError ?? null, patch.resetAttempts ?? false],
+  );
+}
+
+/** Consumes the one-time ticket: true only for the first connect that presents it. */
+export async function consumeTicket(q: Queryable, id: string, ticketHash: string): Promise<boolean> {
+  const rows = await q.query(
+    `UPDATE user_vm_instances SET connect_ticket_hash = NULL
+      WHERE id = $1 AND connect_ticket_hash = $2 RETURNING id`,
+    [id, ticketHash],
+  );
+  return rows.length > 0;
+}
+
+export async function markConnected(q: Queryable, id: string): Promise<void> {
+  await q.query(
+    `UPDATE user_vm_instances SET status = 'ready', connected_at = now(), last_heartbeat_at = now(),
+            bootstrap_last_error = NULL, bootstrap_attempts = 0 WHERE id = $1`,
+    [id],
+  );
+}
+
+export async function touchHeartbeat(q: Queryable, id: string): Promise<void> {
+  await q.query(`UPDATE user_vm_instances SET last_heartbeat_at = now() WHERE id = $1`, [id]);
+}

@@ -1,0 +1,187 @@
+import { WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import {
+  CloseCodes,
+  ControlToPlane,
+  PROTOCOL_VERSION,
+  parseFrame,
+  type MsgOf,
+  type PlaneToControl,
+  type RequestMethod,
+} from '@semibot/protocol';
+
+/** Reconnect delays (seconds): 1, 2, 4, 8, 16, then 30 for every later try, each with ±20 % jitter. */
+const BACKOFF_S = [1, 2, 4, 8, 16, 30];
+/** Events kept while disconnected; beyond this the oldest are dropped and the run will be replayed or failed by the control plane. */
+const MAX_BUFFERED_EVENTS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+type Init = MsgOf<ControlToPlane, 'init'>;
+type Inbound = Exclude<ControlToPlane, { type: 'init' | 'response' | 'resume_response' }>;
+
+export interface ConnectionOptions {
+  url: string;
+  token: string;
+  /** one-time ticket: sent on the first successful connect only */
+  ticket?: string | undefined;
+  logger: Logger;
+  onInit(init: Init): void;
+  onMessage(msg: Inbound): void;
+  /** sampled into every heartbeat */
+  load(): { activeSessions: number; activeRuns: number };
+  /** a refused auth can never succeed by retrying: the daemon exits */
+  onFatal(reason: string): void;
+}
+
+interface Pending {
+  /** the request frame; null once it went out on a connection */
+  unsent: PlaneToControl | null;
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/** The plane's side of /ws/vm: auth, heartbeats, reconnect with backoff, request/response, buffering. */
+export class ControlConnection {
+  private ws: WebSocket | null = null;
+  private ready = false;
+  private attempt = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private readonly pending = new Map<string, Pending>();
+  private buffered: PlaneToControl[] = [];
+  private nextRequestId = 1;
+  private stopped = false;
+  private ticket: string | undefined;
+  droppedEvents = 0;
+
+  constructor(private readonly o: ConnectionOptions) {
+    this.ticket = o.ticket;
+  }
+
+  connect(): void {
+    if (this.stopped) return;
+    const ws = new WebSocket(this.o.url, { perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
+    this.ws = ws;
+    ws.on('open', () => {
+      (ws as unknown as { _socket?: { setNoDelay(v: boolean): void } })._socket?.setNoDelay(true);
+      ws.send(JSON.stringify({ type: 'auth', token: this.o.token, ticket: this.ticket, protocolVersion: PROTOCOL_VERSION, pid: process.pid }));
+    });
+    ws.on('message', (data) => this.onFrame(data.toString()));
+    ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
+    ws.on('error', (err) => this.o.logger.warn({ err: err.message }, 'control connection error'));
+  }
+
+  private onFrame(raw: string): void {
+    const parsed = parseFrame(ControlToPlane, raw);
+    if (!parsed.ok) {
+      this.o.logger.error({ error: parsed.error }, 'bad frame from control plane; ignored');
+      return;
+    }
+    const msg = parsed.value;
+    switch (msg.type) {
+      case 'init':
+        this.ticket = undefined; // consumed; reconnects authenticate with the token alone
+        this.ready = true;
+        this.attempt = 0;
+        this.startHeartbeat(msg.heartbeatIntervalMs);
+        this.o.onInit(msg);
+        this.flush();
+        {
+          const inFlight = [...this.pending].filter(([, p]) => p.unsent === null).map(([id]) => id);
+          if (inFlight.length > 0) this.sendNow({ type: 'resume', pendingRequestIds: inFlight });
+          for (const p of this.pending.values()) {
+            if (p.unsent) this.sendNow(p.unsent);
+            p.unsent = null;
+          }
+        }
+        return;
+      case 'response': {
+        const p = this.pending.get(msg.requestId);
+        if (!p) return;
+        this.pending.delete(msg.requestId);
+        clearTimeout(p.timer);
+        if (msg.ok) p.resolve(msg.result);
+        else p.reject(new Error(`${msg.error?.code ?? 'INTERNAL_ERROR'}: ${msg.error?.message ?? 'request failed'}`));
+        return;
+      }
+      case 'resume_response':
+        for (const r of msg.results) {
+          const p = this.pending.get(r.requestId);
+          if (!p || r.status === 'completed') {
+            if (p) (this.pending.delete(r.requestId), clearTimeout(p.timer), p.resolve(r.result));
+            continue;
+          }
+          this.pending.delete(r.requestId);
+          clearTimeout(p.timer);
+          p.reject(new Error(`request ${r.requestId} ${r.status} across a reconnect`));
+        }
+        return;
+      default:
+        this.o.onMessage(msg);
+    }
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.ready = false;
+    this.ws = null;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.stopped) return;
+    if (code === CloseCodes.authFailed) return this.o.onFatal(`control plane refused authentication (${reason})`);
+    const base = BACKOFF_S[Math.min(this.attempt, BACKOFF_S.length - 1)]!;
+    const delayMs = Math.round(base * 1000 * (0.8 + Math.random() * 0.4));
+    this.attempt++;
+    this.o.logger.warn({ code, reason, delayMs, attempt: this.attempt }, 'disconnected from control plane; reconnecting');
+    this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
+  }
+
+  private startHeartbeat(intervalMs: number): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    const beat = () =>
+      this.sendNow({ type: 'heartbeat', ...this.o.load(), rssBytes: process.memoryUsage.rss() });
+    beat();
+    this.heartbeat = setInterval(beat, intervalMs);
+  }
+
+  /** Sends now, or keeps run events for the next connection (bounded; the oldest go first). */
+  send(msg: PlaneToControl): void {
+    if (this.ready) return this.sendNow(msg);
+    if (msg.type !== 'sse_event' && msg.type !== 'fire_and_forget') return;
+    this.buffered.push(msg);
+    if (this.buffered.length > MAX_BUFFERED_EVENTS) {
+      this.buffered.shift();
+      this.droppedEvents++;
+    }
+  }
+
+  private sendNow(msg: PlaneToControl): void {
+    this.ws?.send(JSON.stringify(msg));
+  }
+
+  private flush(): void {
+    const out = this.buffered;
+    this.buffered = [];
+    for (const msg of out) this.sendNow(msg);
+  }
+
+  request<T>(method: RequestMethod, params: Record<string, unknown>, sessionId?: string): Promise<T> {
+    const requestId = `r${process.pid}-${this.nextRequestId++}`;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new Error(`request ${method} timed out after ${REQUEST_TIMEOUT_MS} ms`));
+      }, REQUEST_TIMEOUT_MS);
+      const frame: PlaneToControl = { type: 'request', requestId, method, params, ...(sessionId ? { sessionId } : {}) };
+      // A request made while disconnected goes out right after the next `init`.
+      this.pending.set(requestId, { unsent: this.ready ? null : frame, resolve: resolve as (v: unknown) => void, reject, timer });
+      if (this.ready) this.sendNow(frame);
+    });
+  }
+
+  close(): void {
+    this.stopped = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.ws?.close(1000, 'plane stopping');
+  }
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+import pino from 'pino';
+import { createOpenAICompatibleProvider, type LlmProvider } from '@semibot/llm';
+import type { ChatMessage, LlmConfig } from '@semibot/protocol';
+import { ControlConnection } from './connection.js';
+import { SessionManager } from './session-manager.js';
+import { SemiGraphRuntime } from './runtimes/semigraph/chat-turn.js';
+
+/**
+ * The execution-plane daemon. Started by the control plane (process mode) with its credentials in
+ * the environment; dials /ws/vm, hosts sessions, runs turns.
+ */
+const env = process.env;
+const required = (name: string) => {
+  const v = env[name];
+  if (!v) {
+    process.stderr.write(`semibot-runtime: ${name} is required\n`);
+    process.exit(2);
+  }
+  return v;
+};
+const url = required('SEMIBOT_CONTROL_URL');
+const token = required('SEMIBOT_VM_TOKEN');
+const home = env.SEMIBOT_HOME ?? process.cwd();
+const logger = pino({ level: env.LOG_LEVEL ?? 'info', base: { service: 'runtime', instanceId: env.SEMIBOT_INSTANCE_ID, pid: process.pid } });
+
+let llm: LlmConfig | null = null;
+let provider: LlmProvider | null = null;
+const semigraph = new SemiGraphRuntime(
+  () => (provider ??= createOpenAICompatibleProvider(llm!)),
+  () => llm!.model,
+);
+
+const connection: ControlConnection = new ControlConnection({
+  url,
+  token,
+  ticket: env.SEMIBOT_CONNECT_TICKET,
+  logger,
+  onInit(init) {
+    if (!llm || llm.baseUrl !== init.llm.baseUrl || llm.apiKey !== init.llm.apiKey) provider = null;
+    llm = init.llm;
+    logger.info('connected to control plane');
+  },
+  onMessage: (msg) => sessions.handle(msg),
+  load: () => sessions.load(),
+  onFatal(reason) {
+    logger.error({ reason }, 'cannot connect; exiting');
+    process.exit(3);
+  },
+});
+const sessions = new SessionManager({
+  home,
+  logger,
+  adapters: { semigraph },
+  send: (msg) => connection.send(msg),
+  getHistory: async (sessionId, excludeRunId) =>
+    (await connection.request<{ messages: ChatMessage[] }>('get_history', { sessionId, excludeRunId }, sessionId)).messages,
+});
+connection.connect();
+
+// In process mode the plane lives and dies with its control plane.
+const parentPid = Number(env.SEMIBOT_PARENT_PID ?? 0);
+if (parentPid > 0) {
+  setInterval(() => {
+    try {
+      process.kill(parentPid, 0);
+    } catch {
+      logger.warn('control plane process is gone; exiting');
+      process.exit(0);
+    }
+  }, 2_000).unref();
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    sessions.abortAll();
+    connection.close();
+    setTimeout(() => process.exit(0), 100).unref();
+  });
+}
