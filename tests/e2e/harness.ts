@@ -1,0 +1,196 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createParser } from 'eventsource-parser';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+export const controlPlaneMain = path.join(root, 'apps/control-plane/dist/main.js');
+
+export interface SseFrame {
+  id: number | null;
+  event: string;
+  data: Record<string, unknown> & { type: string; runId: string | null };
+}
+
+export interface Platform {
+  url: string;
+  home: string;
+  logs: string[];
+  child: ChildProcess;
+  api<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<{ status: number; body: T; headers: Headers }>;
+  /** registers a fresh user (own org); returns its token and ids */
+  user(): Promise<{ token: string; userId: string; orgId: string }>;
+  /** a user with an agent and a session, ready to chat */
+  chat(systemPrompt?: string): Promise<{ token: string; agentId: string; sessionId: string }>;
+  /** stops the control plane (SIGTERM, or the given signal) and waits for it to exit */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** starts a new control plane process on the same home, port and database */
+  restart(): Promise<Platform>;
+}
+
+let seq = 0;
+
+/** Starts the real control plane as a child process (which starts planes and the mock model itself). */
+export async function startPlatform(opts: { env?: Record<string, string>; home?: string; port?: number } = {}): Promise<Platform> {
+  const home = opts.home ?? mkdtempSync(path.join(tmpdir(), 'semibot-e2e-'));
+  const logs: string[] = [];
+  const child = spawn(process.execPath, [controlPlaneMain], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      SEMIBOT_HOME: home,
+      PORT: String(opts.port ?? 0),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      SSE_HEARTBEAT_MS: '1000',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`control plane did not start:\n${logs.join('')}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      logs.push(chunk.toString());
+      const m = /control plane ready on (http:\/\/[\d.:]+)/.exec(chunk.toString());
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`control plane exited with ${code}:\n${logs.join('')}`));
+    });
+  });
+  const port = Number(new URL(url).port);
+
+  const api: Platform['api'] = async (method, p, o = {}) => {
+    const headers: Record<string, string> = { ...o.headers };
+    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    let body: string | undefined = o.rawBody;
+    if (o.body !== undefined) {
+      body = JSON.stringify(o.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    if (o.rawBody !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await fetch(`${url}/api/v1${p}`, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    return { status: res.status, body: parsed as any, headers: res.headers };
+  };
+
+  const platform: Platform = {
+    url,
+    home,
+    logs,
+    child,
+    api,
+    async user() {
+      const email = `user${process.pid}-${Date.now()}-${seq++}@example.com`;
+      const r = await api('POST', '/auth/register', { body: { email, password: 'correct horse battery' } });
+      if (r.status !== 201) throw new Error(`register failed: ${r.status} ${JSON.stringify(r.body)}`);
+      return { token: r.body.token, userId: r.body.user.id, orgId: r.body.org.id };
+    },
+    async chat(systemPrompt = 'You are a test agent.') {
+      const { token } = await platform.user();
+      const agent = await api('POST', '/agents', { token, body: { name: 'test agent', systemPrompt } });
+      const session = await api('POST', '/sessions', { token, body: { agentId: agent.body.id } });
+      return { token, agentId: agent.body.id, sessionId: session.body.id };
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await exited;
+    },
+    async restart() {
+      await platform.stop();
+      return startPlatform({ ...opts, home, port });
+    },
+  };
+  return platform;
+}
+
+export function cleanupHome(p: Platform): void {
+  rmSync(p.home, { recursive: true, force: true });
+}
+
+/**
+ * Reads an SSE response as frames. `until` ends reading (and aborts the request) when it returns
+ * true for a frame; the stream ending by itself also ends it.
+ */
+export async function readSse(
+  res: Response,
+  opts: { until?: (f: SseFrame) => boolean; onFrame?: (f: SseFrame) => void; timeoutMs?: number; abort?: AbortController } = {},
+): Promise<SseFrame[]> {
+  const frames: SseFrame[] = [];
+  if (!res.body) throw new Error(`no body (status ${res.status})`);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let stop = false;
+  const parser = createParser({
+    onEvent(ev) {
+      if (stop) return;
+      const f: SseFrame = { id: ev.id ? Number(ev.id) : null, event: ev.event ?? 'message', data: JSON.parse(ev.data) };
+      frames.push(f);
+      opts.onFrame?.(f);
+      if (opts.until?.(f)) stop = true;
+    },
+  });
+  const timer = setTimeout(() => {
+    stop = true;
+    void reader.cancel();
+  }, opts.timeoutMs ?? 30_000);
+  try {
+    while (!stop) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      parser.feed(decoder.decode(value, { stream: true }));
+    }
+  } finally {
+    clearTimeout(timer);
+    opts.abort?.abort();
+    await reader.cancel().catch(() => {});
+  }
+  return frames;
+}
+
+/** POSTs a message with Accept: text/event-stream and reads the run's stream to `done`. */
+export async function sendAndStream(p: Platform, token: string, sessionId: string, content: string, extra: Record<string, unknown> = {}) {
+  const res = await fetch(`${p.url}/api/v1/sessions/${sessionId}/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ content, ...extra }),
+  });
+  if (res.status !== 200) throw new Error(`stream POST failed: ${res.status} ${await res.text()}`);
+  return readSse(res, { until: (f) => f.event === 'done' });
+}
+
+/** Opens GET /sessions/:id/events, optionally resuming after an id. */
+export async function openEvents(p: Platform, token: string, sessionId: string, lastEventId?: number, signal?: AbortSignal) {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'text/event-stream' };
+  if (lastEventId !== undefined) headers['last-event-id'] = String(lastEventId);
+  return fetch(`${p.url}/api/v1/sessions/${sessionId}/events`, { headers, signal: signal ?? null });
+}
+
+export const textOf = (frames: SseFrame[]) =>
+  frames.filter((f) => f.event === 'text').map((f) => f.data.text as string).join('');
+
+export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 15_000, stepMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('waitFor timed out');
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
