@@ -96,6 +96,8 @@ export async function claimNextRun(q: Queryable, sessionId: string): Promise<Run
     const [row] = await q.query(
       `UPDATE runs SET status = 'running', started_at = now(), attempt = attempt + 1
         WHERE id = (SELECT id FROM runs WHERE session_id = $1 AND status = 'queued' ORDER BY queue_seq LIMIT 1)
+          -- re-checked on the locked row: a racing claim that waited for ours sees 'running' and claims nothing
+          AND status = 'queued'
           AND NOT EXISTS (SELECT 1 FROM runs WHERE session_id = $1 AND status = 'running')
         RETURNING *`,
       [sessionId],

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../db/db.js';
+import { migrate } from '../db/migrate.js';
+import { testDatabases } from '../testing/databases.js';
+import { createAgent, deleteAgent, getAgent, listAgents, patchAgent } from './agents.js';
+import { insertEvents, prunedThrough, pruneEvents, readEvents } from './events.js';
+import { listMessages } from './messages.js';
+import { claimNextRun, finalizeRun, getRun, submitMessage } from './runs.js';
+import { createSession, getSession, reserveEventIds } from './sessions.js';
+import { createUserWithOrg, findUserForLogin } from './users.js';
+
+for (const backend of testDatabases) {
+  const title = backend.unavailable ? `store on ${backend.name} — skipped: ${backend.unavailable}` : `store on ${backend.name}`;
+  describe.skipIf(backend.unavailable !== null)(title, () => {
+    let db: Db;
+    let drop: () => Promise<void>;
+    beforeAll(async () => {
+      ({ db, drop } = await backend.open());
+    });
+    afterAll(async () => drop?.());
+
+    let n = 0;
+    async function tenant() {
+      const { user, org } = await db.tx((q) =>
+        createUserWithOrg(q, { email: `T${n++}-${Date.now()}@Example.com`, passwordHash: 'x', name: null }),
+      );
+      const agent = await createAgent(db, org.id, user.id, {
+        name: 'a', systemPrompt: 'p', model: null, runtimeType: 'semigraph', defaultVmMode: null,
+        skillIds: [], mcpServerIds: [], openclawConfig: null,
+      });
+      const session = await createSession(db, { orgId: org.id, userId: user.id, agentId: agent.id, title: null, runtimeType: null });
+      return { user, org, agent, session };
+    }
+
+    it('migrates idempotently', async () => {
+      expect(await migrate(db)).toEqual([]);
+    });
+
+    it('keeps emails unique regardless of case and finds them case-insensitively', async () => {
+      const { user } = await tenant();
+      await expect(db.tx((q) => createUserWithOrg(q, { email: user.email.toUpperCase(), passwordHash: 'y', name: null })))
+        .rejects.toMatchObject({ code: '23505' });
+      expect((await findUserForLogin(db, user.email.toLowerCase()))?.user.id).toBe(user.id);
+    });
+
+    it('scopes agents and sessions to their org', async () => {
+      const a = await tenant();
+      const b = await tenant();
+      expect(await getAgent(db, b.org.id, a.agent.id)).toBeNull();
+      expect(await getSession(db, b.org.id, a.session.id)).toBeNull();
+      expect(await patchAgent(db, b.org.id, a.agent.id, { name: 'stolen' })).toBeNull();
+      expect(await deleteAgent(db, b.org.id, a.agent.id)).toBe(false);
+      expect((await listAgents(db, b.org.id)).map((x) => x.id)).not.toContain(a.agent.id);
+      const patched = await patchAgent(db, a.org.id, a.agent.id, { name: 'renamed', skillIds: ['s1'], openclawConfig: { k: 1 } });
+      expect(patched).toMatchObject({ name: 'renamed', skillIds: ['s1'], openclawConfig: { k: 1 }, systemPrompt: 'p' });
+    });
+
+    it('collapses 20 concurrent submits with one idempotency key into one run and one message', async () => {
+      const t = await tenant();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          submitMessage(db, { orgId: t.org.id, userId: t.user.id, sessionId: t.session.id, content: 'hi', idempotencyKey: 'k1' }),
+        ),
+      );
+      expect(new Set(results.map((r) => r.run.id)).size).toBe(1);
+      expect(new Set(results.map((r) => r.messageId)).size).toBe(1);
+      expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+      expect(await listMessages(db, t.org.id, t.session.id)).toHaveLength(1);
+    });
+
+    it('runs at most one run per session, in submission order, even when claims race', async () => {
+      const t = await tenant();
+      const submitted = [];
+      for (const content of ['one', 'two', 'three']) {
+        submitted.push(await submitMessage(db, { orgId: t.org.id, userId: t.user.id, sessionId: t.session.id, content, idempotencyKey: null }));
+      }
+      const claims = await Promise.all(Array.from({ length: 8 }, () => claimNextRun(db, t.session.id)));
+      const won = claims.filter((c) => c !== null);
+      expect(won).toHaveLength(1);
+      expect(won[0]!.id).toBe(submitted[0]!.run.id);
+      expect(won[0]!.attempt).toBe(1);
+      expect(await claimNextRun(db, t.session.id)).toBeNull();
+
+      const done = await finalizeRun(db, { runId: won[0]!.id, status: 'completed', error: null, usage: { tokensIn: 1, tokensOut: 2, calls: 1 }, answer: 'ans' });
+      expect(done?.status).toBe('completed');
+      // finalising twice changes nothing and stores no second answer
+      expect(await finalizeRun(db, { runId: won[0]!.id, status: 'failed', error: null, usage: null, answer: 'again' })).toBeNull();
+      expect((await getRun(db, t.org.id, won[0]!.id))?.usage).toEqual({ tokensIn: 1, tokensOut: 2, calls: 1 });
+      expect((await claimNextRun(db, t.session.id))?.id).toBe(submitted[1]!.run.id);
+      const history = await listMessages(db, t.org.id, t.session.id);
+      expect(history.map((m) => m.content)).toEqual(['one', 'two', 'three', 'ans']);
+    });
+
+    it('hands out strictly increasing event id blocks and prunes with a recorded mark', async () => {
+      const t = await tenant();
+      const blocks = await Promise.all(Array.from({ length: 5 }, () => reserveEventIds(db, t.session.id, 100)));
+      expect(new Set(blocks).size).toBe(5);
+      for (const b of blocks) expect((b - 1) % 100).toBe(0);
+      const runId = (await submitMessage(db, { orgId: t.org.id, userId: t.user.id, sessionId: t.session.id, content: 'x', idempotencyKey: null })).run.id;
+      const events = Array.from({ length: 30 }, (_, i) => ({
+        sessionId: t.session.id,
+        id: i + 1,
+        event: { type: 'text' as const, runId, text: `t${i + 1}` },
+      }));
+      await insertEvents(db, events);
+      await insertEvents(db, events.slice(0, 3)); // a re-flush is harmless
+      expect((await readEvents(db, t.session.id, 25)).map((e) => e.id)).toEqual([26, 27, 28, 29, 30]);
+      expect((await readEvents(db, t.session.id, 0, { runId })).length).toBe(30);
+      await pruneEvents(db, t.session.id, 10);
+      expect(await prunedThrough(db, t.session.id)).toBe(20);
+      expect((await readEvents(db, t.session.id, 0)).map((e) => e.id)[0]).toBe(21);
+    });
+  });
+}
