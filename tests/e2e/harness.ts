@@ -26,8 +26,8 @@ export interface Platform {
   chat(systemPrompt?: string): Promise<{ token: string; agentId: string; sessionId: string }>;
   /** stops the control plane (SIGTERM, or the given signal) and waits for it to exit */
   stop(signal?: NodeJS.Signals): Promise<void>;
-  /** starts a new control plane process on the same home, port and database */
-  restart(): Promise<Platform>;
+  /** stops this control plane (SIGTERM, or the given signal) and starts a new one on the same home, port and database */
+  restart(signal?: NodeJS.Signals): Promise<Platform>;
 }
 
 let seq = 0;
@@ -112,8 +112,8 @@ export async function startPlatform(opts: { env?: Record<string, string>; home?:
       child.kill(signal);
       await exited;
     },
-    async restart() {
-      await platform.stop();
+    async restart(signal: NodeJS.Signals = 'SIGTERM') {
+      await platform.stop(signal);
       return startPlatform({ ...opts, home, port });
     },
   };
@@ -193,4 +193,93 @@ export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>
     if (Date.now() > end) throw new Error('waitFor timed out');
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/** POSTs a message on the 202 path (no SSE). */
+export async function post(p: Platform, token: string, sessionId: string, content: string, extra: Record<string, unknown> = {}) {
+  return p.api<{ runId: string; messageId: string; duplicate: boolean }>('POST', `/sessions/${sessionId}/messages`, {
+    token,
+    body: { content, ...extra },
+  });
+}
+
+/** POSTs a message with Accept: text/event-stream; returns the raw response (read it with readSse or follow). */
+export function postStream(p: Platform, token: string, sessionId: string, content: string, extra: Record<string, unknown> = {}, signal?: AbortSignal) {
+  return fetch(`${p.url}/api/v1/sessions/${sessionId}/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ content, ...extra }),
+    signal: signal ?? null,
+  });
+}
+
+/** GET /sessions/:id/events with the resume id in the header, in the query, or neither. */
+export function openEventsWith(p: Platform, token: string, sessionId: string, resume: { header?: string | number; query?: string | number } = {}, signal?: AbortSignal) {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'text/event-stream' };
+  if (resume.header !== undefined) headers['last-event-id'] = String(resume.header);
+  const q = resume.query !== undefined ? `?lastEventId=${encodeURIComponent(String(resume.query))}` : '';
+  return fetch(`${p.url}/api/v1/sessions/${sessionId}/events${q}`, { headers, signal: signal ?? null });
+}
+
+/** An SSE stream read in the background: frames so far, waiting for a frame, closing. */
+export interface Follower {
+  readonly frames: SseFrame[];
+  /** resolves with the first frame (already seen or future) matching `pred` */
+  next(pred: (f: SseFrame) => boolean, timeoutMs?: number): Promise<SseFrame>;
+  /** settles when the stream ends (by itself, by `stopWhen`, by close() or by the timeout) */
+  readonly finished: Promise<SseFrame[]>;
+  close(): void;
+}
+
+export async function follow(open: (signal: AbortSignal) => Promise<Response>, opts: { stopWhen?: (f: SseFrame) => boolean; timeoutMs?: number } = {}): Promise<Follower> {
+  const abort = new AbortController();
+  const res = await open(abort.signal);
+  if (res.status !== 200) throw new Error(`stream failed: ${res.status} ${await res.text()}`);
+  const frames: SseFrame[] = [];
+  const waiters = new Set<{ pred: (f: SseFrame) => boolean; resolve: (f: SseFrame) => void }>();
+  let ended = false;
+  const finished = readSse(res, {
+    abort,
+    timeoutMs: opts.timeoutMs ?? 60_000,
+    ...(opts.stopWhen ? { until: opts.stopWhen } : {}),
+    onFrame(f) {
+      frames.push(f);
+      for (const w of waiters) if (w.pred(f)) (waiters.delete(w), w.resolve(f));
+    },
+  }).finally(() => {
+    ended = true;
+  });
+  finished.catch(() => {});
+  return {
+    frames,
+    finished,
+    next(pred, timeoutMs = 30_000) {
+      const seen = frames.find(pred);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const w = { pred, resolve: (f: SseFrame) => (clearTimeout(t), resolve(f)) };
+        const t = setTimeout(() => {
+          waiters.delete(w);
+          reject(new Error(`no matching frame within ${timeoutMs} ms (ended: ${ended}); got ${frames.map((f) => f.event).join(',')}`));
+        }, timeoutMs);
+        waiters.add(w);
+      });
+    },
+    close: () => abort.abort(),
+  };
+}
+
+/** Polls GET /runs/:id until its status is one of `statuses` (default: any final one). */
+export async function waitRun(p: Platform, token: string, runId: string, statuses: string[] = ['completed', 'failed', 'cancelled'], timeoutMs = 30_000) {
+  return waitFor(async () => {
+    const r = await p.api('GET', `/runs/${runId}`, { token });
+    return r.status === 200 && statuses.includes(r.body.status) ? r.body : null;
+  }, timeoutMs);
+}
+
+export const ids = (frames: SseFrame[]) => frames.map((f) => f.id);
+
+/** Asserts-free check used by tests: ids are numbers and strictly increasing. */
+export function strictlyIncreasing(frames: SseFrame[]): boolean {
+  return frames.every((f, i) => typeof f.id === 'number' && (i === 0 || f.id > frames[i - 1]!.id!));
 }
