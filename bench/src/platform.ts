@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { listeningPort, sleep } from './procs.js';
+
+/** Starts the real product as separate processes, exactly as a user would: `node <dist>/main.js`. */
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+export const paths = {
+  root,
+  controlPlane: path.join(root, 'apps/control-plane/dist/main.js'),
+  mockLlm: path.join(root, 'packages/mock-llm/dist/main.js'),
+};
+
+export interface Proc {
+  pid: number;
+  child: ChildProcess;
+  /** the last few KB of the process's output, for error messages */
+  tail(): string;
+  stop(): Promise<void>;
+}
+
+function track(child: ChildProcess): Proc {
+  let out = '';
+  const keep = (c: Buffer) => {
+    out = (out + c.toString()).slice(-8192);
+  };
+  // always drained: a full pipe would block the product's logger
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    pid: child.pid!,
+    child,
+    tail: () => out,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+export interface MockProc extends Proc {
+  /** base URL ending in /v1 */
+  url: string;
+}
+
+export async function startMock(): Promise<MockProc> {
+  const child = spawn(process.execPath, [paths.mockLlm], {
+    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const proc = track(child);
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`mock-llm did not start:\n${proc.tail()}`)), 15_000);
+    child.stdout!.on('data', (c: Buffer) => {
+      const m = /listening on (http:\/\/\S+)/.exec(c.toString());
+      if (m) (clearTimeout(timer), resolve(m[1]!));
+    });
+    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`mock-llm exited with ${code}:\n${proc.tail()}`))));
+  });
+  return { ...proc, url };
+}
+
+export interface ControlPlaneProc extends Proc {
+  url: string;
+  home: string;
+  /** spawn → first 200 from /readyz, ms */
+  readyMs: number;
+  /** stops the process and deletes its home */
+  dispose(): Promise<void>;
+}
+
+export interface ControlPlaneOptions {
+  llmUrl: string;
+  /** extra environment, e.g. NODE_OPTIONS for --cpu-prof */
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/**
+ * Spawns `node apps/control-plane/dist/main.js` on a fresh SEMIBOT_HOME with PORT=0 and waits for
+ * /readyz. The port is read from /proc (the log level is warn, so the address is never printed);
+ * both the port lookup and the readiness probe poll every 2 ms, which bounds the error of `readyMs`.
+ */
+export async function startControlPlane(o: ControlPlaneOptions): Promise<ControlPlaneProc> {
+  const home = mkdtempSync(path.join(tmpdir(), 'semibot-bench-'));
+  const started = performance.now();
+  const child = spawn(process.execPath, [paths.controlPlane], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      SEMIBOT_HOME: home,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SEMIBOT_LLM_BASE_URL: o.llmUrl,
+      SEMIBOT_LLM_API_KEY: 'bench',
+      SEMIBOT_LLM_MODEL: 'mock-1',
+      ...o.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const proc = track(child);
+  const deadline = started + (o.timeoutMs ?? 30_000);
+  const fail = async (why: string): Promise<never> => {
+    await proc.stop();
+    rmSync(home, { recursive: true, force: true });
+    throw new Error(`control plane ${why}:\n${proc.tail()}`);
+  };
+  let port: number | null = null;
+  while (port === null) {
+    if (child.exitCode !== null) return fail(`exited with ${child.exitCode}`);
+    if (performance.now() > deadline) return fail('did not listen in time');
+    port = listeningPort(child.pid!);
+    if (port === null) await sleep(2);
+  }
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) return fail(`exited with ${child.exitCode}`);
+    if (performance.now() > deadline) return fail('was not ready in time');
+    const ok = (await statusOf(`${url}/readyz`)) === 200;
+    if (ok) break;
+    await sleep(2);
+  }
+  const readyMs = performance.now() - started;
+  return {
+    ...proc,
+    url,
+    home,
+    readyMs,
+    async dispose() {
+      await proc.stop();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** GET → status code (0 on a connection error); plain node:http so the probe itself costs little. */
+function statusOf(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.setTimeout(1000, () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}
