@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ControlToPlane, ErrorCodes, PlaneToControl, SemibotError, SseEvent, parseFrame } from './index.js';
+
+describe('wire schemas', () => {
+  it('accepts every plane frame the daemon sends', () => {
+    const frames = [
+      { type: 'auth', token: 't', ticket: 'k', protocolVersion: 1 },
+      { type: 'sse_event', sessionId: 's', runId: 'r', attempt: 1, seq: 1, event: { type: 'text', runId: 'r', text: 'hi' } },
+      { type: 'request', requestId: 'q1', method: 'get_history', params: { sessionId: 's' } },
+      { type: 'fire_and_forget', method: 'usage_report', params: {} },
+      { type: 'heartbeat', activeSessions: 0, activeRuns: 0 },
+      { type: 'resume', pendingRequestIds: ['q1'] },
+    ];
+    for (const f of frames) expect(parseFrame(PlaneToControl, JSON.stringify(f)).ok).toBe(true);
+  });
+
+  it('refuses malformed frames with a reason instead of throwing', () => {
+    for (const raw of ['not json', '{}', '{"type":"nope"}', '{"type":"heartbeat","activeSessions":-1,"activeRuns":0}',
+      '{"type":"sse_event","sessionId":"s","runId":"r","attempt":1,"seq":1,"event":{"type":"run","runId":"r","messageId":"m"}}']) {
+      const r = parseFrame(PlaneToControl, raw);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps `run` and `resync` for the control plane: a plane cannot forge them', () => {
+    expect(SseEvent.safeParse({ type: 'resync', runId: null, reason: 'x', oldestRetainedId: 3 }).success).toBe(true);
+    expect(PlaneToControl.safeParse({
+      type: 'sse_event', sessionId: 's', runId: 'r', attempt: 1, seq: 1,
+      event: { type: 'resync', runId: null, reason: 'x', oldestRetainedId: 3 },
+    }).success).toBe(false);
+  });
+
+  it('parses control frames', () => {
+    const init = { type: 'init', protocolVersion: 1, instanceId: 'i', userId: 'u', orgId: 'o', heartbeatIntervalMs: 10_000, llm: { baseUrl: 'b', apiKey: 'k', model: 'm' } };
+    expect(ControlToPlane.parse(init)).toEqual(init);
+    expect(ControlToPlane.safeParse({ type: 'user_message', sessionId: 's', runId: 'r', messageId: 'm', attempt: 0, content: 'x' }).success).toBe(false);
+  });
+
+  it('renders errors with stable codes', () => {
+    const e = new SemibotError('VM_UNAVAILABLE', 'later', 503, { retryAfterMs: 1000 });
+    expect(SemibotError.is(e)).toBe(true);
+    expect(SemibotError.is(new Error('x'))).toBe(false);
+    expect(e.toBody()).toEqual({ error: { code: 'VM_UNAVAILABLE', message: 'later', retryAfterMs: 1000 } });
+    expect(new Set(ErrorCodes).size).toBe(ErrorCodes.length);
+  });
+});
