@@ -14,6 +14,7 @@ import { planeHandlers } from './gateway/plane-handlers.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { ProcessDriver } from './scheduler/process-driver.js';
 import { RunEngine } from './runs/run-engine.js';
+import { RemoteMcp } from './mcp/remote-mcp.js';
 import { installErrorHandling } from './http/errors.js';
 import { installAuth } from './http/auth-hook.js';
 import { createMetrics } from './http/metrics.js';
@@ -80,7 +81,8 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     maxAttempts: MAX_BOOTSTRAP_ATTEMPTS,
   });
   const runs = new RunEngine({ db, log: events, scheduler, logger: logger.child({ component: 'runs' }) });
-  const ctx: AppContext = { config, db, logger, tokens, events, gateway, scheduler, runs, llm, llmNotice };
+  const remoteMcp = new RemoteMcp(logger.child({ component: 'remote-mcp' }));
+  const ctx: AppContext = { config, db, logger, tokens, events, gateway, scheduler, runs, remoteMcp, planeRequests: {}, llm, llmNotice };
 
   // pino's Logger is wider than FastifyBaseLogger; the instance is used through the base type.
   const http = Fastify({
@@ -133,6 +135,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
       await driver.stopAll();
       await http.close();
       await events.close();
+      await remoteMcp.close();
       await closeMock?.();
       await db.close();
     },

@@ -7,6 +7,7 @@ import type { EventLog } from './events/event-log.js';
 import type { WsGateway } from './gateway/ws-gateway.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { RunEngine } from './runs/run-engine.js';
+import type { RemoteMcp } from './mcp/remote-mcp.js';
 
 /** The resources every route and system shares, built once in app.ts. */
 export interface AppContext {
@@ -18,6 +19,9 @@ export interface AppContext {
   gateway: WsGateway;
   scheduler: Scheduler;
   runs: RunEngine;
+  remoteMcp: RemoteMcp;
+  /** plane → control plane requests served, by method (metrics, and tests that count fetches) */
+  planeRequests: Record<string, number>;
   llm: LlmConfig;
   /** set when no model was configured and the bundled mock model answers instead */
   llmNotice: string | null;

@@ -1,12 +1,34 @@
-import type { AgentSpec, ChatMessage, FinalRunStatus, PlaneEvent, RuntimeType, UsageReport } from '@semibot/protocol';
+import type {
+  AgentSpec,
+  ChatMessage,
+  FinalRunStatus,
+  FireAndForgetMethod,
+  McpServerSpec,
+  PlaneEvent,
+  RequestMethod,
+  RuntimeType,
+  SkillIndexEntry,
+  UsageReport,
+} from '@semibot/protocol';
 
 /** A run event as an adapter emits it; the session manager adds runId and numbering. */
 export type EmittedEvent = PlaneEvent extends infer E ? (E extends { runId: string } ? Omit<E, 'runId'> : never) : never;
+
+/** What a runtime may ask of the control plane, over the plane's one connection. */
+export interface PlaneServices {
+  request<T = unknown>(method: RequestMethod, params: Record<string, unknown>, sessionId?: string): Promise<T>;
+  fire(method: FireAndForgetMethod, params: Record<string, unknown>): void;
+}
 
 export interface TurnContext {
   sessionId: string;
   runId: string;
   agent: AgentSpec;
+  skills: readonly SkillIndexEntry[];
+  mcpServers: readonly McpServerSpec[];
+  services: PlaneServices;
+  /** the plane's own directory (its disk), for caches shared by sessions */
+  planeHome: string;
   /** completed turns before this one, oldest first */
   history: readonly ChatMessage[];
   content: string;
@@ -22,6 +44,8 @@ export interface TurnResult {
   status: FinalRunStatus;
   /** the assistant's full answer, kept in the session's history */
   answer: string;
+  /** true when the turn continued from a checkpoint instead of starting over */
+  resumedFromCheckpoint?: boolean;
 }
 
 /** One way of executing a turn: our SemiGraph, or OpenClaw through its bridge. */

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import pino from 'pino';
 import { createOpenAICompatibleProvider, type LlmProvider } from '@semibot/llm';
-import type { ChatMessage, LlmConfig } from '@semibot/protocol';
+import type { LlmConfig } from '@semibot/protocol';
 import { ControlConnection } from './connection.js';
 import { SessionManager } from './session-manager.js';
-import { SemiGraphRuntime } from './runtimes/semigraph/chat-turn.js';
+import { SemiGraphRuntime } from './runtimes/semigraph/runtime.js';
 
 /**
  * The execution-plane daemon. Started by the control plane (process mode) with its credentials in
@@ -26,10 +26,11 @@ const logger = pino({ level: env.LOG_LEVEL ?? 'info', base: { service: 'runtime'
 
 let llm: LlmConfig | null = null;
 let provider: LlmProvider | null = null;
-const semigraph = new SemiGraphRuntime(
-  () => (provider ??= createOpenAICompatibleProvider(llm!)),
-  () => llm!.model,
-);
+const semigraph = new SemiGraphRuntime({
+  provider: () => (provider ??= createOpenAICompatibleProvider(llm!)),
+  defaultModel: () => llm!.model,
+  maxSteps: Number(env.SEMIBOT_MAX_STEPS ?? 8),
+});
 
 const connection: ControlConnection = new ControlConnection({
   url,
@@ -53,8 +54,10 @@ const sessions = new SessionManager({
   logger,
   adapters: { semigraph },
   send: (msg) => connection.send(msg),
-  getHistory: async (sessionId, excludeRunId) =>
-    (await connection.request<{ messages: ChatMessage[] }>('get_history', { sessionId, excludeRunId }, sessionId)).messages,
+  services: {
+    request: (method, params, sessionId) => connection.request(method, params, sessionId),
+    fire: (method, params) => connection.send({ type: 'fire_and_forget', method, params }),
+  },
 });
 connection.connect();
 
@@ -75,6 +78,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     sessions.abortAll();
     connection.close();
+    void semigraph.close();
     setTimeout(() => process.exit(0), 100).unref();
   });
 }

@@ -1,13 +1,25 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { AgentSpec, ChatMessage, ControlToPlane, MsgOf, PlaneToControl, RuntimeType } from '@semibot/protocol';
-import type { RuntimeAdapter, TurnContext } from './adapter.js';
+import type {
+  AgentSpec,
+  ChatMessage,
+  ControlToPlane,
+  McpServerSpec,
+  MsgOf,
+  PlaneToControl,
+  RuntimeType,
+  SkillIndexEntry,
+  SnapshotParams,
+} from '@semibot/protocol';
+import type { PlaneServices, RuntimeAdapter, TurnContext } from './adapter.js';
+import { ShortTermMemory } from './short-term-memory.js';
 
 interface PlaneSession {
   id: string;
   agent: AgentSpec;
   runtimeType: RuntimeType;
+  skills: SkillIndexEntry[];
+  mcpServers: McpServerSpec[];
   /** null until loaded from disk or from the control plane */
   history: ChatMessage[] | null;
   /** turns run one after another, in arrival order */
@@ -22,7 +34,7 @@ export interface SessionManagerDeps {
   logger: Logger;
   adapters: Partial<Record<RuntimeType, RuntimeAdapter>>;
   send(msg: PlaneToControl): void;
-  getHistory(sessionId: string, excludeRunId: string): Promise<ChatMessage[]>;
+  services: PlaneServices;
 }
 
 /** Hosts many sessions in one plane; each session's turns run in order through its runtime adapter. */
@@ -43,11 +55,15 @@ export class SessionManager {
         if (s) {
           s.agent = msg.agent;
           s.runtimeType = msg.runtimeType;
+          s.skills = msg.skills;
+          s.mcpServers = msg.mcpServers;
         } else {
           this.sessions.set(msg.sessionId, {
             id: msg.sessionId,
             agent: msg.agent,
             runtimeType: msg.runtimeType,
+            skills: msg.skills,
+            mcpServers: msg.mcpServers,
             history: null,
             tail: Promise.resolve(),
             current: null,
@@ -106,24 +122,29 @@ export class SessionManager {
     s.current = { runId: msg.runId, abort };
     this.running++;
     try {
-      const workDir = this.sessionDir(s.id);
-      s.history ??= this.readHistory(workDir) ?? (await this.d.getHistory(s.id, msg.runId));
+      const memory = new ShortTermMemory(this.sessionDir(s.id));
+      s.history ??= memory.history() ?? (await this.restore(memory, s.id, msg.runId));
       const result = await adapter.runTurn({
         sessionId: s.id,
         runId: msg.runId,
         agent: s.agent,
+        skills: s.skills,
+        mcpServers: s.mcpServers,
+        services: this.d.services,
+        planeHome: this.d.home,
         history: s.history,
         content: msg.content,
         signal: abort.signal,
-        workDir,
+        workDir: memory.workDir,
         emit: send,
         reportUsage: (u) =>
           this.d.send({ type: 'fire_and_forget', method: 'usage_report', params: { ...u, sessionId: s.id, runId: msg.runId } }),
       });
       s.history.push({ role: 'user', content: msg.content });
       if (result.answer) s.history.push({ role: 'assistant', content: result.answer });
-      this.writeHistory(workDir, s.history);
+      memory.saveTurn(s.history, msg.content, result.answer);
       send({ type: 'done', status: result.status });
+      this.d.services.fire('snapshot_sync', memory.snapshot(s.id, s.history) as unknown as Record<string, unknown>);
     } catch (err) {
       log.error({ err }, 'turn failed');
       send({ type: 'error', code: 'RUNTIME_ERROR', message: (err as Error).message });
@@ -135,24 +156,18 @@ export class SessionManager {
   }
 
   private sessionDir(sessionId: string): string {
-    const dir = path.join(this.d.home, 'sessions', sessionId);
-    mkdirSync(dir, { recursive: true });
-    return dir;
+    return path.join(this.d.home, 'sessions', sessionId);
   }
 
-  private readHistory(dir: string): ChatMessage[] | null {
-    try {
-      return JSON.parse(readFileSync(path.join(dir, 'conversation.json'), 'utf8')) as ChatMessage[];
-    } catch {
-      return null;
-    }
-  }
-
-  /** Write-then-rename, so a crash mid-write leaves the previous file intact. */
-  private writeHistory(dir: string, history: ChatMessage[]): void {
-    const file = path.join(dir, 'conversation.json');
-    writeFileSync(file + '.tmp', JSON.stringify(history));
-    renameSync(file + '.tmp', file);
+  /**
+   * A session this plane has no state for: restore it from the control plane's latest snapshot
+   * (a plane that lost its disk), or else from the stored history.
+   */
+  private async restore(memory: ShortTermMemory, sessionId: string, runId: string): Promise<ChatMessage[]> {
+    const snap = await this.d.services.request<{ snapshot: SnapshotParams | null }>('get_snapshot', { sessionId });
+    if (snap.snapshot) return memory.restore(snap.snapshot);
+    const { messages } = await this.d.services.request<{ messages: ChatMessage[] }>('get_history', { sessionId, excludeRunId: runId });
+    return messages;
   }
 
   abortAll(): void {

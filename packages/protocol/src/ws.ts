@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorCodes } from './errors.js';
 import { PlaneEvent } from './events.js';
+import { McpServerSpec, SkillIndexEntry } from './capabilities.js';
 
 /**
  * Frames on /ws/vm between the control plane (CP) and an execution plane (EP). JSON text frames,
@@ -46,8 +47,16 @@ export const SseEventMsg = z.object({
   seq: z.number().int().positive(),
   event: PlaneEvent,
 });
-/** Calls a plane makes to the control plane; grows as capabilities land (skills, memory, remote MCP). */
-export const RequestMethods = ['get_history'] as const;
+/** Calls a plane makes to the control plane and waits for (params/results in capabilities.ts). */
+export const RequestMethods = [
+  'get_history',
+  'get_snapshot',
+  'get_skill_package',
+  'memory_search',
+  'memory_write',
+  'mcp_list_tools',
+  'mcp_call',
+] as const;
 export type RequestMethod = (typeof RequestMethods)[number];
 export const GetHistoryParams = z.object({ sessionId: id, excludeRunId: id.optional() });
 export const RequestMsg = z.object({
@@ -57,8 +66,9 @@ export const RequestMsg = z.object({
   sessionId: id.optional(),
   params: z.record(z.string(), z.unknown()).default({}),
 });
-/** One-way reports from a plane; grows with audit_log, snapshot_sync, memory_write. */
-export const FireAndForgetMethods = ['usage_report'] as const;
+/** One-way reports from a plane. (memory_write is a request: a saved fact must be findable at once.) */
+export const FireAndForgetMethods = ['usage_report', 'audit_log', 'snapshot_sync'] as const;
+export type FireAndForgetMethod = (typeof FireAndForgetMethods)[number];
 export const UsageReport = z.object({
   sessionId: id,
   runId: id,
@@ -114,6 +124,8 @@ export const StartSessionMsg = z.object({
   sessionId: id,
   runtimeType: z.enum(RuntimeTypes),
   agent: AgentSpec,
+  skills: z.array(SkillIndexEntry).max(200).default([]),
+  mcpServers: z.array(McpServerSpec).max(100).default([]),
 });
 export const UserMessageMsg = z.object({
   type: z.literal('user_message'),

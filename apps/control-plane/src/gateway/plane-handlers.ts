@@ -1,14 +1,40 @@
-import { GetHistoryParams, SemibotError, UsageReport, assertNever, type MsgOf, type PlaneToControl } from '@semibot/protocol';
+import {
+  AuditParams,
+  GetHistoryParams,
+  GetSkillPackageParams,
+  GetSnapshotParams,
+  McpCallParams,
+  McpListToolsParams,
+  MemorySearchParams,
+  MemoryWriteParams,
+  SemibotError,
+  SnapshotParams,
+  UsageReport,
+  assertNever,
+  type MsgOf,
+  type PlaneToControl,
+} from '@semibot/protocol';
+import type { z } from 'zod';
 import type { AppContext } from '../context.js';
 import type { PlaneConnection } from './plane-connection.js';
 import type { GatewayHandlers } from './ws-gateway.js';
 import { historyForPlane } from '../store/messages.js';
 import { getSessionById } from '../store/sessions.js';
 import { insertUsage } from '../store/usage.js';
+import { skillPackage } from '../store/skills.js';
+import { getMcpServer } from '../store/mcp-servers.js';
+import { insertMemory, searchMemories } from '../store/memories.js';
+import { insertAudit, insertSnapshot, latestSnapshot } from '../store/snapshots-audit.js';
+
+function parse<S extends z.ZodType>(schema: S, params: unknown, method: string): z.infer<S> {
+  const r = schema.safeParse(params);
+  if (!r.success) throw new SemibotError('BAD_FRAME', `${method}: invalid params`);
+  return r.data;
+}
 
 /**
  * What the control plane does for a plane. A plane's credential is scoped to one user: every
- * session it names must belong to that user, or it is told the session is unknown.
+ * session, skill or server it names must be that user's (or their org's), or it is unknown.
  */
 export function planeHandlers(ctx: AppContext): GatewayHandlers {
   async function ownedSession(conn: PlaneConnection, sessionId: string) {
@@ -18,6 +44,12 @@ export function planeHandlers(ctx: AppContext): GatewayHandlers {
     }
     return session;
   }
+  async function remoteServer(conn: PlaneConnection, serverId: string) {
+    const server = await getMcpServer(ctx.db, conn.principal.orgId, serverId);
+    if (!server || server.transport !== 'streamable_http') throw new SemibotError('NOT_FOUND', `no remote MCP server ${serverId}`, 404);
+    return server;
+  }
+  const p = (conn: PlaneConnection) => conn.principal;
 
   return {
     onConnected: () => {},
@@ -28,13 +60,49 @@ export function planeHandlers(ctx: AppContext): GatewayHandlers {
     onSseEvent: (conn, msg) => ctx.runs.onPlaneEvent(conn, msg),
 
     async onRequest(conn, msg: MsgOf<PlaneToControl, 'request'>) {
+      ctx.planeRequests[msg.method] = (ctx.planeRequests[msg.method] ?? 0) + 1;
       switch (msg.method) {
         case 'get_history': {
-          const params = GetHistoryParams.safeParse(msg.params);
-          if (!params.success) throw new SemibotError('BAD_FRAME', 'get_history needs {sessionId, excludeRunId?}');
-          await ownedSession(conn, params.data.sessionId);
-          const history = await historyForPlane(ctx.db, params.data.sessionId, params.data.excludeRunId ?? null);
+          const params = parse(GetHistoryParams, msg.params, msg.method);
+          await ownedSession(conn, params.sessionId);
+          const history = await historyForPlane(ctx.db, params.sessionId, params.excludeRunId ?? null);
           return { messages: history.map((m) => ({ role: m.role, content: m.content })) };
+        }
+        case 'get_snapshot': {
+          const { sessionId } = parse(GetSnapshotParams, msg.params, msg.method);
+          await ownedSession(conn, sessionId);
+          return { snapshot: await latestSnapshot(ctx.db, sessionId) };
+        }
+        case 'get_skill_package': {
+          const { skillId } = parse(GetSkillPackageParams, msg.params, msg.method);
+          const pkg = await skillPackage(ctx.db, p(conn).orgId, skillId);
+          if (!pkg) throw new SemibotError('NOT_FOUND', `no skill ${skillId}`, 404);
+          return pkg;
+        }
+        case 'memory_search': {
+          const params = parse(MemorySearchParams, msg.params, msg.method);
+          return { results: await searchMemories(ctx.db, { orgId: p(conn).orgId, userId: p(conn).userId, ...params }) };
+        }
+        case 'memory_write': {
+          const params = parse(MemoryWriteParams, msg.params, msg.method);
+          const session = await ownedSession(conn, params.sessionId);
+          const memory = await insertMemory(ctx.db, {
+            orgId: session.orgId,
+            userId: session.userId,
+            agentId: params.agentId ?? session.agentId,
+            sessionId: session.id,
+            content: params.content,
+            tags: params.tags,
+          });
+          return { id: memory.id };
+        }
+        case 'mcp_list_tools': {
+          const { serverId } = parse(McpListToolsParams, msg.params, msg.method);
+          return { tools: await ctx.remoteMcp.listTools(await remoteServer(conn, serverId)) };
+        }
+        case 'mcp_call': {
+          const params = parse(McpCallParams, msg.params, msg.method);
+          return ctx.remoteMcp.call(await remoteServer(conn, params.serverId), params.tool, params.args);
         }
         default:
           return assertNever(msg.method, 'request method');
@@ -47,6 +115,18 @@ export function planeHandlers(ctx: AppContext): GatewayHandlers {
           const report = UsageReport.parse(msg.params);
           const session = await ownedSession(conn, report.sessionId);
           await insertUsage(ctx.db, { ...report, orgId: session.orgId, userId: session.userId, agentId: session.agentId });
+          return;
+        }
+        case 'audit_log': {
+          const a = AuditParams.parse(msg.params);
+          const session = await ownedSession(conn, a.sessionId);
+          await insertAudit(ctx.db, { orgId: session.orgId, userId: session.userId, sessionId: session.id, runId: a.runId, action: a.action, target: a.target ?? null, details: a.details });
+          return;
+        }
+        case 'snapshot_sync': {
+          const s = SnapshotParams.parse(msg.params);
+          const session = await ownedSession(conn, s.sessionId);
+          await insertSnapshot(ctx.db, { ...s, orgId: session.orgId, userId: session.userId });
           return;
         }
         default:

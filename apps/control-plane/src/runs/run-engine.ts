@@ -16,6 +16,8 @@ import { getAgent } from '../store/agents.js';
 import { getSessionById, type Session } from '../store/sessions.js';
 import { getMessageContent } from '../store/messages.js';
 import { readEvents } from '../store/events.js';
+import { skillIndex } from '../store/skills.js';
+import { mcpSpecs } from '../store/mcp-servers.js';
 import {
   claimNextRun,
   finalizeRun,
@@ -106,15 +108,20 @@ export class RunEngine {
       if (a.finalizing) return;
       if (a.cancelRequested) return void (await this.finish(a, 'cancelled'));
       a.conn = conn;
-      if (!conn.startedSessions.has(session.id)) {
-        conn.send({
-          type: 'start_session',
-          sessionId: session.id,
-          runtimeType: session.runtimeType ?? agent.runtimeType,
-          agent: { id: agent.id, name: agent.name, systemPrompt: agent.systemPrompt, model: agent.model },
-        });
-        conn.startedSessions.add(session.id);
-      }
+      // Sent before every turn: the agent's configuration (prompt, skills, servers) may have changed.
+      const [skills, mcpServers] = await Promise.all([
+        skillIndex(this.o.db, session.orgId, agent.skillIds),
+        mcpSpecs(this.o.db, session.orgId, agent.mcpServerIds),
+      ]);
+      conn.send({
+        type: 'start_session',
+        sessionId: session.id,
+        runtimeType: session.runtimeType ?? agent.runtimeType,
+        agent: { id: agent.id, name: agent.name, systemPrompt: agent.systemPrompt, model: agent.model },
+        skills,
+        mcpServers,
+      });
+      conn.startedSessions.add(session.id);
       conn.send({
         type: 'user_message',
         sessionId: session.id,

@@ -1,0 +1,53 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Logger } from 'pino';
+import type { McpCallResult, McpToolInfo } from '@semibot/protocol';
+import type { McpServer } from '../store/mcp-servers.js';
+
+const CALL_TIMEOUT_MS = 120_000;
+
+/**
+ * Calls streamable-HTTP MCP servers on behalf of execution planes, so the servers' URLs and
+ * credentials (headers) stay in the control plane. One client per server configuration.
+ */
+export class RemoteMcp {
+  private readonly clients = new Map<string, Promise<Client>>();
+  calls = 0;
+
+  constructor(private readonly logger: Logger) {}
+
+  private client(server: McpServer): Promise<Client> {
+    const key = `${server.id}@${server.updatedAt}`;
+    let c = this.clients.get(key);
+    if (!c) {
+      c = (async () => {
+        const client = new Client({ name: 'semibot-control-plane', version: '0.1.0' });
+        const transport = new StreamableHTTPClientTransport(new URL(server.url!), { requestInit: { headers: server.headers } });
+        await client.connect(transport, { timeout: 30_000 });
+        return client;
+      })();
+      c.catch((err) => {
+        this.logger.warn({ err: (err as Error).message, server: server.name }, 'remote MCP server unreachable');
+        this.clients.delete(key);
+      });
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
+  async listTools(server: McpServer): Promise<McpToolInfo[]> {
+    const { tools } = await (await this.client(server)).listTools();
+    return tools.map((t) => ({ name: t.name, description: t.description ?? '', inputSchema: t.inputSchema }));
+  }
+
+  async call(server: McpServer, tool: string, args: Record<string, unknown>): Promise<McpCallResult> {
+    this.calls++;
+    const r = await (await this.client(server)).callTool({ name: tool, arguments: args }, undefined, { timeout: CALL_TIMEOUT_MS });
+    return { content: r.content ?? r.toolResult, isError: r.isError === true };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.clients.values()].map(async (c) => (await c.catch(() => null))?.close()));
+    this.clients.clear();
+  }
+}

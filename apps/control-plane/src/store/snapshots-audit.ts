@@ -1,0 +1,65 @@
+import type { SnapshotParams } from '@semibot/protocol';
+import type { Queryable } from '../db/db.js';
+
+const SNAPSHOTS_KEPT = 3;
+
+export async function insertSnapshot(q: Queryable, s: SnapshotParams & { orgId: string; userId: string }): Promise<void> {
+  await q.query(
+    `INSERT INTO session_snapshots (session_id, user_id, org_id, checkpoint, short_term_memory, conversation_state, file_manifest)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [s.sessionId, s.userId, s.orgId, JSON.stringify(s.checkpoint), JSON.stringify(s.shortTermMemory),
+      JSON.stringify(s.conversationState), JSON.stringify(s.fileManifest)],
+  );
+  await q.query(
+    `DELETE FROM session_snapshots WHERE session_id = $1 AND id NOT IN (
+       SELECT id FROM session_snapshots WHERE session_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)`,
+    [s.sessionId, SNAPSHOTS_KEPT],
+  );
+}
+
+export async function latestSnapshot(q: Queryable, sessionId: string): Promise<SnapshotParams | null> {
+  const [r] = await q.query(
+    'SELECT * FROM session_snapshots WHERE session_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1',
+    [sessionId],
+  );
+  if (!r) return null;
+  return {
+    sessionId,
+    checkpoint: r.checkpoint ?? null,
+    shortTermMemory: (r.short_term_memory as Record<string, string>) ?? {},
+    conversationState: r.conversation_state ?? null,
+    fileManifest: (r.file_manifest as SnapshotParams['fileManifest']) ?? [],
+  };
+}
+
+export async function countSnapshots(q: Queryable, sessionId: string): Promise<number> {
+  const [r] = await q.query('SELECT count(*)::int AS n FROM session_snapshots WHERE session_id = $1', [sessionId]);
+  return Number(r!.n);
+}
+
+export async function insertAudit(
+  q: Queryable,
+  a: { orgId: string; userId: string | null; sessionId: string | null; runId: string | null; action: string; target: string | null; details: Record<string, unknown> },
+): Promise<void> {
+  await q.query(
+    `INSERT INTO audit_logs (org_id, user_id, session_id, run_id, action, target, details) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [a.orgId, a.userId, a.sessionId, a.runId, a.action, a.target, JSON.stringify(a.details)],
+  );
+}
+
+export async function listAudit(q: Queryable, orgId: string, opts: { limit: number; runId?: string | undefined }) {
+  const rows = await q.query(
+    `SELECT * FROM audit_logs WHERE org_id = $1 AND ($2::uuid IS NULL OR run_id = $2) ORDER BY created_at DESC LIMIT $3`,
+    [orgId, opts.runId ?? null, opts.limit],
+  );
+  return rows.map((r) => ({
+    id: r.id as string,
+    userId: (r.user_id as string | null) ?? null,
+    sessionId: (r.session_id as string | null) ?? null,
+    runId: (r.run_id as string | null) ?? null,
+    action: r.action as string,
+    target: (r.target as string | null) ?? null,
+    details: r.details as Record<string, unknown>,
+    createdAt: new Date(r.created_at as string).toISOString(),
+  }));
+}

@@ -1,0 +1,175 @@
+import { LlmError, type LlmProvider, type LlmToolCall } from '@semibot/llm';
+import type { FinalRunStatus } from '@semibot/protocol';
+import type { EmittedEvent } from '../../adapter.js';
+import type { CheckpointStore } from './checkpoints.js';
+import type { GraphNode, GraphState, ToolResult } from './state.js';
+import { capOutput, type Tool, type ToolContext } from './tools/tool.js';
+
+export interface GraphDeps {
+  provider: LlmProvider;
+  model: string;
+  tools: Tool[];
+  /** plan → act → observe rounds before the graph must answer */
+  maxSteps: number;
+  checkpoints: CheckpointStore;
+  toolCtx: ToolContext;
+  emit(event: EmittedEvent): void;
+  reportUsage(u: { model: string; tokensIn: number; tokensOut: number; latencyMs: number }): void;
+  audit(action: string, target: string, details: Record<string, unknown>): void;
+  /** per-call limit for one tool @default 120s */
+  toolTimeoutMs?: number;
+}
+
+class Cancelled extends Error {}
+
+/**
+ * Runs the SemiGraph from `state.node` to `done`, checkpointing after every node. Each node is a
+ * plain async function from state to the next node: no framework, and the per-step overhead is
+ * a checkpoint write (measured by `npm run bench`).
+ */
+export async function runGraph(state: GraphState, d: GraphDeps): Promise<{ status: FinalRunStatus; state: GraphState }> {
+  const byName = new Map(d.tools.map((t) => [t.spec.name, t]));
+  const nodes: Record<Exclude<GraphNode, 'done'>, () => Promise<GraphNode>> = {
+    plan: () => callModel(state, d, true),
+    respond: () => callModel(state, d, false),
+    act: () => act(state, d, byName),
+    observe: async () => {
+      for (const r of state.results) state.messages.push({ role: 'tool', toolCallId: r.callId, content: r.content });
+      state.pending = [];
+      state.results = [];
+      state.step++;
+      return state.step >= d.maxSteps ? 'respond' : 'plan';
+    },
+  };
+  try {
+    while (state.node !== 'done') {
+      if (d.toolCtx.signal.aborted) throw new Cancelled();
+      const node = state.node;
+      const stepId = `${state.step}:${node}`;
+      if (node !== 'observe') d.emit({ type: 'plan_step', stepId, title: titleOf(state), status: 'running' });
+      let next: GraphNode;
+      try {
+        next = await nodes[node]();
+      } catch (err) {
+        if (node !== 'observe') d.emit({ type: 'plan_step', stepId, title: titleOf(state), status: 'failed' });
+        throw err;
+      }
+      if (node !== 'observe') d.emit({ type: 'plan_step', stepId, title: titleOf(state), status: 'done' });
+      state.node = next;
+      d.checkpoints.save(state);
+    }
+    return { status: 'completed', state };
+  } catch (err) {
+    d.checkpoints.save(state);
+    if (err instanceof Cancelled || d.toolCtx.signal.aborted) return { status: 'cancelled', state };
+    const message = err instanceof LlmError ? err.message : `turn failed: ${(err as Error).message}`;
+    d.emit({ type: 'error', code: err instanceof LlmError ? 'LLM_ERROR' : 'RUNTIME_ERROR', message });
+    return { status: 'failed', state };
+  }
+}
+
+function titleOf(state: GraphState): string {
+  switch (state.node) {
+    case 'plan':
+      return state.step === 0 ? 'Thinking' : 'Thinking about the results';
+    case 'act':
+      return `Calling ${state.pending.map((c) => c.name).join(', ')}`;
+    case 'respond':
+      return 'Writing the answer (step limit reached)';
+    default:
+      return state.node;
+  }
+}
+
+/** plan (with tools) or respond (without): streams text, records tool calls. */
+async function callModel(state: GraphState, d: GraphDeps, withTools: boolean): Promise<GraphNode> {
+  let text = '';
+  let calls: LlmToolCall[] = [];
+  const tools = withTools && d.tools.length > 0 ? d.tools.map((t) => t.spec) : undefined;
+  for await (const chunk of d.provider.stream({ model: d.model, messages: state.messages, tools, signal: d.toolCtx.signal })) {
+    switch (chunk.type) {
+      case 'text':
+        text += chunk.text;
+        state.answer += chunk.text;
+        state.textEvents++;
+        d.emit({ type: 'text', text: chunk.text });
+        break;
+      case 'tool_calls':
+        calls = chunk.calls;
+        break;
+      case 'usage': {
+        const u = { model: chunk.model, tokensIn: chunk.tokensIn, tokensOut: chunk.tokensOut, latencyMs: chunk.latencyMs };
+        d.emit({ type: 'usage', ...u });
+        d.reportUsage(u);
+        break;
+      }
+      case 'finish':
+        break;
+    }
+  }
+  if (d.toolCtx.signal.aborted) throw new Cancelled();
+  state.messages.push({ role: 'assistant', content: text, ...(calls.length ? { toolCalls: calls } : {}) });
+  if (calls.length === 0) return 'done';
+  state.pending = calls;
+  return 'act';
+}
+
+/**
+ * Runs the model's tool calls. Calls from one model response are independent by construction (the
+ * model could not see any of their results), so they run in parallel; a call that depends on
+ * another's result comes in a later plan step, after observe — that is how order is kept.
+ */
+async function act(state: GraphState, d: GraphDeps, byName: Map<string, Tool>): Promise<GraphNode> {
+  state.results = await Promise.all(state.pending.map((call) => runOne(call, d, byName.get(call.name))));
+  if (d.toolCtx.signal.aborted) throw new Cancelled();
+  return 'observe';
+}
+
+async function runOne(call: LlmToolCall, d: GraphDeps, tool: Tool | undefined): Promise<ToolResult> {
+  const kind = tool?.kind ?? 'tool';
+  let args: Record<string, unknown> = {};
+  let parseError: string | null = null;
+  try {
+    const parsed: unknown = call.arguments.trim() ? JSON.parse(call.arguments) : {};
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) args = parsed as Record<string, unknown>;
+    else parseError = 'arguments must be a JSON object';
+  } catch {
+    parseError = 'arguments are not valid JSON';
+  }
+  const callEvent = { callId: call.id, name: call.name, args: parseError ? call.arguments : args };
+  if (kind === 'mcp') d.emit({ type: 'mcp_call', ...callEvent, server: tool?.server ?? '' });
+  else d.emit({ type: kind === 'skill' ? 'skill_call' : 'tool_call', ...callEvent });
+
+  const started = performance.now();
+  let content: string;
+  let isError = false;
+  let display: unknown;
+  if (!tool) [content, isError] = [`unknown tool: ${call.name}`, true];
+  else if (parseError) [content, isError] = [`${call.name}: ${parseError}`, true];
+  else {
+    try {
+      const out = await withTimeout(tool.execute(args, d.toolCtx), d.toolTimeoutMs ?? 120_000, call.name);
+      content = capOutput(out.content);
+      isError = out.isError ?? false;
+      display = out.display;
+    } catch (err) {
+      content = `${call.name} failed: ${(err as Error).message}`;
+      isError = true;
+    }
+  }
+  const ms = Math.round(performance.now() - started);
+  const resultEvent = { callId: call.id, result: display ?? content, isError };
+  d.emit({ type: kind === 'mcp' ? 'mcp_result' : kind === 'skill' ? 'skill_result' : 'tool_result', ...resultEvent });
+  d.audit(`${kind}_call`, call.name, { args: callEvent.args, isError, ms, ...(tool?.server ? { server: tool.server } : {}) });
+  return { callId: call.id, name: call.name, content, isError };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

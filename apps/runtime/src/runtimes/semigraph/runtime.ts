@@ -1,0 +1,87 @@
+import type { LlmProvider } from '@semibot/llm';
+import type { RuntimeAdapter, TurnContext, TurnResult } from '../../adapter.js';
+import { CheckpointStore } from './checkpoints.js';
+import { runGraph } from './graph.js';
+import { initialState } from './state.js';
+import { memoryTools } from './tools/memory.js';
+import { McpHub } from './tools/mcp.js';
+import { runCommandTool } from './tools/run-command.js';
+import { SkillCache, missingRequirements, skillTool } from './tools/skills.js';
+import type { Tool } from './tools/tool.js';
+
+export interface SemiGraphOptions {
+  provider: () => LlmProvider;
+  defaultModel: () => string;
+  /** plan → act → observe rounds per turn @default 8 */
+  maxSteps?: number;
+}
+
+/**
+ * The SemiGraph runtime: plan → act → observe → (plan | respond), with skills, MCP servers,
+ * long-term memory and commands as tools, a checkpoint after every node, and resume of an
+ * interrupted turn from its latest checkpoint.
+ */
+export class SemiGraphRuntime implements RuntimeAdapter {
+  readonly type = 'semigraph' as const;
+  private skillCache: SkillCache | null = null;
+  private mcp: McpHub | null = null;
+
+  constructor(private readonly o: SemiGraphOptions) {}
+
+  async runTurn(ctx: TurnContext): Promise<TurnResult> {
+    const checkpoints = new CheckpointStore(ctx.workDir);
+    const tools = await this.toolsFor(ctx);
+    const resumed = checkpoints.latest(ctx.runId);
+    const state =
+      resumed && resumed.node !== 'done'
+        ? resumed
+        : initialState({
+            sessionId: ctx.sessionId,
+            runId: ctx.runId,
+            messages: [
+              { role: 'system', content: ctx.agent.systemPrompt },
+              ...ctx.history.filter((m) => m.role !== 'system'),
+              { role: 'user', content: ctx.content },
+            ],
+          });
+    if (resumed && resumed.node === 'done') return { status: 'completed', answer: resumed.answer };
+    const { status, state: end } = await runGraph(state, {
+      provider: this.o.provider(),
+      model: ctx.agent.model ?? this.o.defaultModel(),
+      tools,
+      maxSteps: this.o.maxSteps ?? 8,
+      checkpoints,
+      toolCtx: { sessionId: ctx.sessionId, runId: ctx.runId, workDir: ctx.workDir, signal: ctx.signal },
+      emit: ctx.emit,
+      reportUsage: ctx.reportUsage,
+      audit: (action, target, details) =>
+        ctx.services.fire('audit_log', { sessionId: ctx.sessionId, runId: ctx.runId, action, target, details }),
+    });
+    return { status, answer: end.answer, resumedFromCheckpoint: resumed !== null };
+  }
+
+  private async toolsFor(ctx: TurnContext): Promise<Tool[]> {
+    const tools: Tool[] = [runCommandTool(), ...memoryTools(ctx.services, ctx.agent.id)];
+    const usable = ctx.skills.filter((s) => {
+      const missing = missingRequirements(s);
+      if (missing.length === 0) return true;
+      ctx.emit({ type: 'plan_step', stepId: `skill:${s.name}`, title: `Skill ${s.name} left out: missing ${missing.join(', ')}`, status: 'failed' });
+      return false;
+    });
+    if (usable.length > 0) {
+      this.skillCache ??= new SkillCache(`${ctx.planeHome}/skill-cache`, ctx.services);
+      tools.push(skillTool(usable, this.skillCache));
+    }
+    if (ctx.mcpServers.length > 0) {
+      this.mcp ??= new McpHub(ctx.services);
+      const { tools: mcpTools, failures } = await this.mcp.toolsFor(ctx.mcpServers);
+      tools.push(...mcpTools);
+      for (const f of failures) ctx.emit({ type: 'plan_step', stepId: `mcp:${f.split(':')[0]}`, title: `MCP server unavailable: ${f}`, status: 'failed' });
+    }
+    return tools;
+  }
+
+  async close(): Promise<void> {
+    await this.mcp?.close();
+  }
+}
