@@ -22,6 +22,9 @@ import { authRoutes, publicAuthPaths } from './routes/auth.js';
 import { agentRoutes } from './routes/agents.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { runAndVmRoutes } from './routes/runs-vm.js';
+import { skillRoutes } from './routes/skills.js';
+import { mcpServerRoutes } from './routes/mcp-servers.js';
+import { memoryUsageRoutes } from './routes/memories-usage.js';
 
 export interface App {
   http: FastifyInstance;
@@ -110,6 +113,9 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
       await api.register(agentRoutes(ctx));
       await api.register(sessionRoutes(ctx));
       await api.register(runAndVmRoutes(ctx));
+      await api.register(skillRoutes(ctx));
+      await api.register(mcpServerRoutes(ctx));
+      await api.register(memoryUsageRoutes(ctx));
     },
     { prefix: '/api/v1' },
   );

@@ -53,5 +53,15 @@ export function createMetrics(ctx: Omit<AppContext, 'metrics'>): Registry {
       for (const [kind, n] of Object.entries(ctx.gateway.counters)) this.inc({ kind }, n);
     },
   });
+  new Counter({
+    name: 'semibot_plane_requests_total',
+    help: 'Requests from execution planes served, by method (get_skill_package, mcp_call, ...)',
+    labelNames: ['method'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [method, n] of Object.entries(ctx.planeRequests)) this.inc({ method }, n);
+    },
+  });
   return registry;
 }

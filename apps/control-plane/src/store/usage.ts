@@ -12,3 +12,27 @@ export async function insertUsage(
       input.tokensOut, Math.round(input.latencyMs)],
   );
 }
+
+const GROUP_KEY = {
+  day: `to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')`,
+  model: `coalesce(model, 'unknown')`,
+  agent: `coalesce(agent_id::text, 'none')`,
+} as const;
+
+/** Token totals of an org in [from, to), grouped by day, model or agent. */
+export async function usageSummary(q: Queryable, orgId: string, from: Date, to: Date, groupBy: keyof typeof GROUP_KEY) {
+  const rows = await q.query(
+    `SELECT ${GROUP_KEY[groupBy]} AS key, sum(tokens_in)::bigint AS tokens_in, sum(tokens_out)::bigint AS tokens_out,
+            count(*)::int AS calls, avg(latency_ms)::float8 AS latency_ms_avg
+       FROM usage_records WHERE org_id = $1 AND created_at >= $2 AND created_at < $3
+      GROUP BY 1 ORDER BY 1`,
+    [orgId, from.toISOString(), to.toISOString()],
+  );
+  return rows.map((r) => ({
+    key: r.key as string,
+    tokensIn: Number(r.tokens_in),
+    tokensOut: Number(r.tokens_out),
+    calls: Number(r.calls),
+    latencyMsAvg: r.latency_ms_avg === null ? null : Math.round(Number(r.latency_ms_avg)),
+  }));
+}
