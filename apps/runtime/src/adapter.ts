@@ -23,6 +23,8 @@ export interface PlaneServices {
 export interface TurnContext {
   sessionId: string;
   runId: string;
+  /** 1 for a fresh run; higher when the control plane re-delivers an interrupted run */
+  attempt: number;
   agent: AgentSpec;
   skills: readonly SkillIndexEntry[];
   mcpServers: readonly McpServerSpec[];

@@ -27,6 +27,8 @@ interface PlaneSession {
   current: { runId: string; abort: AbortController } | null;
   /** cancels that arrived before their turn started */
   cancelled: Set<string>;
+  /** newest attempt delivered per run: an older attempt's outcome is dropped */
+  attempts: Map<string, number>;
 }
 
 export interface SessionManagerDeps {
@@ -68,6 +70,7 @@ export class SessionManager {
             tail: Promise.resolve(),
             current: null,
             cancelled: new Set(),
+            attempts: new Map(),
           });
         }
         return;
@@ -103,6 +106,9 @@ export class SessionManager {
       send({ type: 'done', status: 'failed' });
       return;
     }
+    s.attempts.set(msg.runId, Math.max(msg.attempt, s.attempts.get(msg.runId) ?? 0));
+    // A re-delivered run supersedes the attempt still running here (e.g. after a dropped socket).
+    if (s.current?.runId === msg.runId) s.current.abort.abort();
     s.tail = s.tail.then(() => this.runTurn(s, msg, send));
   }
 
@@ -127,6 +133,7 @@ export class SessionManager {
       const result = await adapter.runTurn({
         sessionId: s.id,
         runId: msg.runId,
+        attempt: msg.attempt,
         agent: s.agent,
         skills: s.skills,
         mcpServers: s.mcpServers,
@@ -140,6 +147,8 @@ export class SessionManager {
         reportUsage: (u) =>
           this.d.send({ type: 'fire_and_forget', method: 'usage_report', params: { ...u, sessionId: s.id, runId: msg.runId } }),
       });
+      if ((s.attempts.get(msg.runId) ?? 0) > msg.attempt) return; // superseded: the newer attempt records the turn
+      s.attempts.delete(msg.runId);
       s.history.push({ role: 'user', content: msg.content });
       if (result.answer) s.history.push({ role: 'assistant', content: result.answer });
       memory.saveTurn(s.history, msg.content, result.answer);

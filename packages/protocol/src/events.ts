@@ -44,6 +44,18 @@ export const ErrorEvent = z.object({
   message: z.string(),
   retryAfterMs: z.number().int().nonnegative().optional(),
 });
+/**
+ * An interrupted turn continues from its last checkpoint on a new attempt (the plane died or was
+ * replaced). Text streamed after that checkpoint is void: the client keeps the first `textLength`
+ * characters of this run's text and appends what follows. The stored answer follows the same rule.
+ */
+export const StepRestartEvent = z.object({
+  type: z.literal('step_restart'),
+  runId,
+  stepId: z.string(),
+  textLength: z.number().int().nonnegative(),
+  attempt: z.number().int().positive(),
+});
 export const DoneEvent = z.object({ type: z.literal('done'), runId, status: z.enum(FinalRunStatuses) });
 /** Sent instead of a replay when the requested id is older than what is retained. */
 export const ResyncEvent = z.object({
@@ -65,6 +77,7 @@ export const SseEvent = z.discriminatedUnion('type', [
   McpResultEvent,
   UsageEvent,
   ErrorEvent,
+  StepRestartEvent,
   DoneEvent,
   ResyncEvent,
 ]);
@@ -84,6 +97,7 @@ export const PlaneEvent = z.discriminatedUnion('type', [
   McpResultEvent,
   UsageEvent,
   ErrorEvent,
+  StepRestartEvent,
   DoneEvent,
 ]);
 export type PlaneEvent = z.infer<typeof PlaneEvent>;

@@ -22,6 +22,7 @@ import {
   claimNextRun,
   finalizeRun,
   listActiveRuns,
+  nextAttempt,
   runningRunOf,
   submitMessage,
   type Run,
@@ -31,6 +32,8 @@ import {
 
 /** A plane that does not confirm a cancel within this time has the run cancelled for it. */
 const CANCEL_GRACE_MS = 5_000;
+/** Deliveries of one run (the first plus re-deliveries after a plane was lost). */
+const MAX_ATTEMPTS = 3;
 
 interface ActiveRun {
   run: Run;
@@ -58,7 +61,7 @@ export interface RunEngineOptions {
 export class RunEngine {
   private readonly active = new Map<string, ActiveRun>();
   private readonly kicks = new Map<string, Promise<void>>();
-  readonly stats = { started: 0, completed: 0, failed: 0, cancelled: 0, staleEvents: 0 };
+  readonly stats = { started: 0, completed: 0, failed: 0, cancelled: 0, redelivered: 0, staleEvents: 0 };
 
   constructor(private readonly o: RunEngineOptions) {}
 
@@ -97,8 +100,14 @@ export class RunEngine {
     const a: ActiveRun = { run, conn: null, lastSeq: 0, text: [], usage: null, cancelRequested: false, cancelTimer: null, finalizing: false };
     this.active.set(run.id, a);
     this.stats.started++;
-    const log = this.o.logger.child({ runId: run.id, sessionId: run.sessionId });
     this.o.log.append(run.sessionId, { type: 'run', runId: run.id, messageId: run.messageId ?? '' });
+    await this.deliver(a);
+  }
+
+  /** Gets the user's plane (starting it if needed) and hands it the run's current attempt. */
+  private async deliver(a: ActiveRun): Promise<void> {
+    const { run } = a;
+    const log = this.o.logger.child({ runId: run.id, sessionId: run.sessionId, attempt: run.attempt });
     try {
       const session = await getSessionById(this.o.db, run.sessionId);
       const agent = session && (await getAgent(this.o.db, session.orgId, session.agentId));
@@ -133,7 +142,7 @@ export class RunEngine {
       log.debug('run delivered to plane');
     } catch (err) {
       const e = SemibotError.is(err) ? err : new SemibotError('INTERNAL_ERROR', (err as Error).message, 500);
-      if (!SemibotError.is(err)) log.error({ err }, 'run start failed');
+      if (!SemibotError.is(err)) log.error({ err }, 'run delivery failed');
       await this.finish(a, 'failed', { code: e.code, message: e.message, retryAfterMs: e.extra.retryAfterMs });
     }
   }
@@ -152,6 +161,12 @@ export class RunEngine {
       case 'done':
         void this.finish(a, event.status);
         return;
+      case 'step_restart': {
+        // the new attempt continues from a checkpoint: text streamed after it is void
+        const kept = a.text.join('').slice(0, event.textLength);
+        a.text = kept ? [kept] : [];
+        break;
+      }
       case 'text':
         a.text.push(event.text);
         break;
@@ -232,13 +247,30 @@ export class RunEngine {
     return run;
   }
 
-  /** A plane went away: its runs cannot finish there. */
+  /**
+   * A plane went away mid-run. The run is handed to a fresh plane as a new attempt (which resumes
+   * from the run's last checkpoint on the plane's disk); events of the old attempt are ignored from
+   * now on. After MAX_ATTEMPTS the run fails with a clear error instead.
+   */
   onPlaneGone(conn: PlaneConnection, reason: string): void {
     for (const a of this.active.values()) {
       if (a.conn !== conn) continue;
+      a.conn = null;
       if (a.cancelRequested) void this.finish(a, 'cancelled');
-      else void this.finish(a, 'failed', { code: 'RUN_INTERRUPTED', message: `execution plane lost mid-run: ${reason}` });
+      else if (a.run.attempt >= MAX_ATTEMPTS) {
+        void this.finish(a, 'failed', { code: 'RUN_INTERRUPTED', message: `execution plane lost ${a.run.attempt} times; last: ${reason}` });
+      } else void this.redeliver(a, reason);
     }
+  }
+
+  private async redeliver(a: ActiveRun, reason: string): Promise<void> {
+    const next = await nextAttempt(this.o.db, a.run.id);
+    if (!next || a.finalizing) return;
+    this.o.logger.warn({ runId: next.id, attempt: next.attempt, reason }, 'execution plane lost mid-run; re-delivering');
+    this.stats.redelivered++;
+    a.run = next;
+    a.lastSeq = 0;
+    await this.deliver(a);
   }
 
   /**

@@ -159,3 +159,12 @@ export async function runningRunOf(q: Queryable, sessionId: string): Promise<Run
   const [row] = await q.query(`SELECT * FROM runs WHERE session_id = $1 AND status = 'running'`, [sessionId]);
   return row ? toRun(row) : null;
 }
+
+/** A new attempt of a running run (its plane was lost); null if the run ended meanwhile. */
+export async function nextAttempt(q: Queryable, runId: string): Promise<Run | null> {
+  const [row] = await q.query(
+    `UPDATE runs SET attempt = attempt + 1 WHERE id = $1 AND status = 'running' RETURNING *`,
+    [runId],
+  );
+  return row ? toRun(row) : null;
+}

@@ -84,14 +84,15 @@ function titleOf(state: GraphState): string {
 /** plan (with tools) or respond (without): streams text, records tool calls. */
 async function callModel(state: GraphState, d: GraphDeps, withTools: boolean): Promise<GraphNode> {
   let text = '';
+  let textEvents = 0;
   let calls: LlmToolCall[] = [];
   const tools = withTools && d.tools.length > 0 ? d.tools.map((t) => t.spec) : undefined;
   for await (const chunk of d.provider.stream({ model: d.model, messages: state.messages, tools, signal: d.toolCtx.signal })) {
     switch (chunk.type) {
       case 'text':
+        // state changes only when the node completes, so a checkpoint is always a node boundary
         text += chunk.text;
-        state.answer += chunk.text;
-        state.textEvents++;
+        textEvents++;
         d.emit({ type: 'text', text: chunk.text });
         break;
       case 'tool_calls':
@@ -108,6 +109,8 @@ async function callModel(state: GraphState, d: GraphDeps, withTools: boolean): P
     }
   }
   if (d.toolCtx.signal.aborted) throw new Cancelled();
+  state.answer += text;
+  state.textEvents += textEvents;
   state.messages.push({ role: 'assistant', content: text, ...(calls.length ? { toolCalls: calls } : {}) });
   if (calls.length === 0) return 'done';
   state.pending = calls;

@@ -44,7 +44,15 @@ export class SemiGraphRuntime implements RuntimeAdapter {
               { role: 'user', content: ctx.content },
             ],
           });
-    if (resumed && resumed.node === 'done') return { status: 'completed', answer: resumed.answer };
+    if (resumed) {
+      // Whatever streamed after this checkpoint on the previous attempt is void; say so first.
+      const textLength = resumed.node === 'done' ? 0 : resumed.answer.length;
+      ctx.emit({ type: 'step_restart', stepId: `${resumed.step}:${resumed.node}`, textLength, attempt: ctx.attempt });
+      if (resumed.node === 'done') {
+        if (resumed.answer) ctx.emit({ type: 'text', text: resumed.answer });
+        return { status: 'completed', answer: resumed.answer, resumedFromCheckpoint: true };
+      }
+    }
     const { status, state: end } = await runGraph(state, {
       provider: this.o.provider(),
       model: ctx.agent.model ?? this.o.defaultModel(),
