@@ -15,6 +15,8 @@ import { Scheduler } from './scheduler/scheduler.js';
 import { ProcessDriver } from './scheduler/process-driver.js';
 import { RunEngine } from './runs/run-engine.js';
 import { RemoteMcp } from './mcp/remote-mcp.js';
+import { MemoryService } from './memory/memory-service.js';
+import { createOpenAICompatibleEmbedder } from '@semibot/llm';
 import { installErrorHandling } from './http/errors.js';
 import { installAuth } from './http/auth-hook.js';
 import { createMetrics } from './http/metrics.js';
@@ -85,12 +87,18 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   });
   const runs = new RunEngine({ db, log: events, scheduler, logger: logger.child({ component: 'runs' }) });
   const remoteMcp = new RemoteMcp(logger.child({ component: 'remote-mcp' }));
-  const ctx: AppContext = { config, db, logger, tokens, events, gateway, scheduler, runs, remoteMcp, planeRequests: {}, llm, llmNotice };
+  const embeddingModel = config.embeddingModel ?? (llmNotice ? 'mock-embed' : undefined);
+  const embedder = embeddingModel ? createOpenAICompatibleEmbedder({ baseUrl: llm.baseUrl, apiKey: llm.apiKey, model: embeddingModel }) : null;
+  const memory = new MemoryService(db, embedder, logger.child({ component: 'memory' }));
+  const ctx: AppContext = { config, db, logger, tokens, events, gateway, scheduler, runs, remoteMcp, memory, planeRequests: {}, llm, llmNotice };
 
   // pino's Logger is wider than FastifyBaseLogger; the instance is used through the base type.
   const http = Fastify({
     loggerInstance: logger.child({ component: 'http' }),
     bodyLimit: config.bodyLimitBytes,
+    // On close, end every connection: open SSE streams (clients resume with Last-Event-ID) and idle
+    // keep-alive sockets would otherwise hold shutdown open for as long as any client stays connected.
+    forceCloseConnections: true,
     // one line per request would dominate the log at SSE/token rates; errors are still logged
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;

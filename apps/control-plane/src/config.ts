@@ -23,6 +23,8 @@ const EnvSchema = z.object({
   SEMIBOT_LLM_BASE_URL: optionalString,
   SEMIBOT_LLM_API_KEY: optionalString,
   SEMIBOT_LLM_MODEL: optionalString,
+  /** embedding model at the same endpoint, for vector memory search; the bundled mock has one */
+  SEMIBOT_EMBEDDING_MODEL: optionalString,
   SEMIBOT_VM_MODE: z.enum(VmModes).default('process'),
   /** the URL planes dial; derived from HOST/PORT when unset */
   SEMIBOT_PUBLIC_WS_URL: optionalString,
@@ -58,6 +60,7 @@ export interface Config {
   redisUrl: string | undefined;
   jwtSecret: Uint8Array;
   llm: { baseUrl: string; apiKey: string; model: string } | null;
+  embeddingModel: string | undefined;
   vmMode: (typeof VmModes)[number];
   publicWsUrl: string | undefined;
   logLevel: string;
@@ -92,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     llm: e.SEMIBOT_LLM_BASE_URL
       ? { baseUrl: e.SEMIBOT_LLM_BASE_URL, apiKey: e.SEMIBOT_LLM_API_KEY ?? 'unset', model: e.SEMIBOT_LLM_MODEL ?? 'gpt-4o-mini' }
       : null,
+    embeddingModel: e.SEMIBOT_EMBEDDING_MODEL,
     vmMode: e.SEMIBOT_VM_MODE,
     publicWsUrl: e.SEMIBOT_PUBLIC_WS_URL,
     logLevel: e.LOG_LEVEL,

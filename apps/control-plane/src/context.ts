@@ -8,6 +8,7 @@ import type { WsGateway } from './gateway/ws-gateway.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { RunEngine } from './runs/run-engine.js';
 import type { RemoteMcp } from './mcp/remote-mcp.js';
+import type { MemoryService } from './memory/memory-service.js';
 
 /** The resources every route and system shares, built once in app.ts. */
 export interface AppContext {
@@ -20,6 +21,7 @@ export interface AppContext {
   scheduler: Scheduler;
   runs: RunEngine;
   remoteMcp: RemoteMcp;
+  memory: MemoryService;
   /** plane → control plane requests served, by method (metrics, and tests that count fetches) */
   planeRequests: Record<string, number>;
   llm: LlmConfig;

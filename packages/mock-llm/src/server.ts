@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ChunkWriter, nowMicros, pump, sendError, sendJson } from './chunks.js';
 import { readBody, readChatRequest, type ChatRequest } from './request.js';
 import { parseScript, splitWords, type ScriptedToolCall } from './script.js';
+import { handleEmbeddings } from './embeddings.js';
 
 export interface MockLlmOptions {
   /** @default 0 (an ephemeral port) */
@@ -53,6 +54,9 @@ export async function startMockLlm(opts: MockLlmOptions = {}): Promise<MockLlm> 
         if (!res.headersSent) sendError(res, 500, String(err), 'internal_error');
         else res.destroy();
       });
+    } else if (path === '/v1/embeddings' && req.method === 'POST') {
+      counters.requests++;
+      handleEmbeddings(req, res).catch((err: unknown) => sendError(res, 500, String(err), 'internal_error'));
     } else if (path === '/v1/models' && req.method === 'GET') {
       const created = Math.floor(Date.now() / 1000);
       sendJson(res, 200, {

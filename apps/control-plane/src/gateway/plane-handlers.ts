@@ -23,7 +23,6 @@ import { getSessionById } from '../store/sessions.js';
 import { insertUsage } from '../store/usage.js';
 import { skillPackage } from '../store/skills.js';
 import { getMcpServer } from '../store/mcp-servers.js';
-import { insertMemory, searchMemories } from '../store/memories.js';
 import { insertAudit, insertSnapshot, latestSnapshot } from '../store/snapshots-audit.js';
 
 function parse<S extends z.ZodType>(schema: S, params: unknown, method: string): z.infer<S> {
@@ -81,12 +80,12 @@ export function planeHandlers(ctx: AppContext): GatewayHandlers {
         }
         case 'memory_search': {
           const params = parse(MemorySearchParams, msg.params, msg.method);
-          return { results: await searchMemories(ctx.db, { orgId: p(conn).orgId, userId: p(conn).userId, ...params }) };
+          return { results: await ctx.memory.search({ orgId: p(conn).orgId, userId: p(conn).userId, ...params }) };
         }
         case 'memory_write': {
           const params = parse(MemoryWriteParams, msg.params, msg.method);
           const session = await ownedSession(conn, params.sessionId);
-          const memory = await insertMemory(ctx.db, {
+          const memory = await ctx.memory.save({
             orgId: session.orgId,
             userId: session.userId,
             agentId: params.agentId ?? session.agentId,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { principal } from '../http/auth-hook.js';
 import { requireUuid } from '../http/errors.js';
-import { insertMemory, listMemories, searchMemories } from '../store/memories.js';
+import { listMemories } from '../store/memories.js';
 import { listAudit } from '../store/snapshots-audit.js';
 import { usageSummary } from '../store/usage.js';
 
@@ -21,7 +21,7 @@ export const memoryUsageRoutes = (ctx: AppContext): FastifyPluginAsyncZod => asy
     { schema: { body: z.object({ content: z.string().min(1).max(20_000), agentId: z.string().optional(), tags: z.array(z.string().max(100)).max(20).default([]) }) } },
     async (req, reply) => {
       const p = principal(req);
-      const memory = await insertMemory(ctx.db, {
+      const memory = await ctx.memory.save({
         orgId: p.orgId,
         userId: p.userId,
         agentId: optionalUuid(req.body.agentId, 'agent') ?? null,
@@ -39,7 +39,7 @@ export const memoryUsageRoutes = (ctx: AppContext): FastifyPluginAsyncZod => asy
     async (req) => {
       const p = principal(req);
       const agentId = optionalUuid(req.body.agentId, 'agent');
-      return { data: await searchMemories(ctx.db, { orgId: p.orgId, userId: p.userId, agentId, query: req.body.query, limit: req.body.limit }) };
+      return { data: await ctx.memory.search({ orgId: p.orgId, userId: p.userId, agentId, query: req.body.query, limit: req.body.limit }) };
     },
   );
 

@@ -58,3 +58,25 @@ export async function searchMemories(
   );
   return rows.map((r) => ({ id: r.id as string, content: r.content as string, score: Number(r.score), createdAt: new Date(r.created_at as string).toISOString() }));
 }
+
+export async function setEmbedding(q: Queryable, id: string, vector: number[], model: string): Promise<void> {
+  await q.query('UPDATE memories SET embedding = $2::real[], embedding_model = $3 WHERE id = $1', [id, vector, model]);
+}
+
+/** Nearest memories by cosine similarity (vectors are unit length, so the dot product is the cosine). */
+export async function vectorSearch(
+  q: Queryable,
+  s: { orgId: string; userId: string; agentId?: string | undefined; vector: number[]; model: string; limit: number },
+): Promise<MemoryHit[]> {
+  const rows = await q.query(
+    `SELECT id, content, created_at, score FROM (
+       SELECT id, content, created_at,
+              (SELECT sum(a * b) FROM unnest(embedding, $4::real[]) AS t(a, b)) AS score
+         FROM memories
+        WHERE org_id = $1 AND user_id = $2 AND ($3::uuid IS NULL OR agent_id = $3)
+          AND embedding_model = $5 AND embedding IS NOT NULL) AS scored
+      WHERE score > 0.2 ORDER BY score DESC LIMIT $6`,
+    [s.orgId, s.userId, s.agentId ?? null, s.vector, s.model, s.limit],
+  );
+  return rows.map((r) => ({ id: r.id as string, content: r.content as string, score: Number(r.score), createdAt: new Date(r.created_at as string).toISOString() }));
+}

@@ -1,0 +1,34 @@
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { sdkErrorToLlmError } from './sdk-errors.js';
+
+export interface Embedder {
+  readonly model: string;
+  /** One vector per input, in order. Throws LlmError on failure. */
+  embed(texts: string[], signal?: AbortSignal): Promise<number[][]>;
+}
+
+export interface EmbedderConfig {
+  baseUrl: string;
+  apiKey: string;
+  model: string;
+  /** @default 30_000 */
+  timeoutMs?: number;
+}
+
+const SDK_ERRORS = { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError };
+
+/** Embeddings from any OpenAI-compatible `/embeddings` endpoint. */
+export function createOpenAICompatibleEmbedder(cfg: EmbedderConfig): Embedder {
+  const client = new OpenAI({ baseURL: cfg.baseUrl, apiKey: cfg.apiKey || 'unused', timeout: cfg.timeoutMs ?? 30_000, maxRetries: 2 });
+  return {
+    model: cfg.model,
+    async embed(texts, signal) {
+      try {
+        const res = await client.embeddings.create({ model: cfg.model, input: texts, encoding_format: 'float' }, signal ? { signal } : undefined);
+        return [...res.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+      } catch (err) {
+        throw sdkErrorToLlmError(err, 'embeddings', SDK_ERRORS);
+      }
+    },
+  };
+}
