@@ -7,7 +7,7 @@ import { principal } from '../http/auth-hook.js';
 import { notFound, requireUuid } from '../http/errors.js';
 import { openSse } from '../events/sse.js';
 import { getAgent } from '../store/agents.js';
-import { listMessages } from '../store/messages.js';
+import { listConversation } from '../store/messages.js';
 import { createSession, deleteSession, getSession, listSessions } from '../store/sessions.js';
 
 const IdParams = z.object({ id: z.string() });
@@ -57,7 +57,7 @@ export const sessionRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (
   app.get('/sessions/:id/messages', { schema: { params: IdParams } }, async (req) => {
     const p = principal(req);
     const session = await ownSession(p.orgId, req.params.id);
-    return { data: await listMessages(ctx.db, p.orgId, session.id) };
+    return { data: await listConversation(ctx.db, p.orgId, session.id) };
   });
 
   app.post('/sessions/:id/messages', { schema: { params: IdParams, body: MessageCreateBody } }, async (req, reply) => {

@@ -17,11 +17,26 @@ const toMessage = (r: Row): Message => ({
   createdAt: new Date(r.created_at as string).toISOString(),
 });
 
+/** A session's messages in the order they were stored. */
 export async function listMessages(q: Queryable, orgId: string, sessionId: string): Promise<Message[]> {
   const rows = await q.query('SELECT * FROM messages WHERE session_id = $1 AND org_id = $2 ORDER BY position', [
     sessionId,
     orgId,
   ]);
+  return rows.map(toMessage);
+}
+
+/**
+ * A session's conversation (GET /sessions/:id/messages): turns in the order their runs execute
+ * (queue order), each user message followed by its answer. Storage order alone would put queued
+ * questions before earlier answers: a user message is stored when posted, its answer when its run ends.
+ */
+export async function listConversation(q: Queryable, orgId: string, sessionId: string): Promise<Message[]> {
+  const rows = await q.query(
+    `SELECT m.* FROM messages m LEFT JOIN runs r ON r.id = m.run_id
+      WHERE m.session_id = $1 AND m.org_id = $2 ORDER BY r.queue_seq, m.position`,
+    [sessionId, orgId],
+  );
   return rows.map(toMessage);
 }
 
@@ -41,11 +56,16 @@ export async function getMessageContent(q: Queryable, id: string): Promise<strin
   return row ? (row.content as string) : null;
 }
 
-/** Completed turns of a session, oldest first, leaving out the given run (the one being executed). */
+/**
+ * Finished turns of a session, in run order, leaving out the given run (the one being executed) and
+ * messages still waiting in the queue behind it (a turn must not see questions asked after it).
+ */
 export async function historyForPlane(q: Queryable, sessionId: string, excludeRunId: string | null): Promise<Message[]> {
   const rows = await q.query(
-    `SELECT * FROM messages WHERE session_id = $1 AND ($2::uuid IS NULL OR run_id IS DISTINCT FROM $2)
-      ORDER BY position`,
+    `SELECT m.* FROM messages m LEFT JOIN runs r ON r.id = m.run_id
+      WHERE m.session_id = $1 AND ($2::uuid IS NULL OR m.run_id IS DISTINCT FROM $2)
+        AND (r.id IS NULL OR r.status NOT IN ('queued', 'running'))
+      ORDER BY r.queue_seq, m.position`,
     [sessionId, excludeRunId],
   );
   return rows.map(toMessage);
