@@ -71,16 +71,22 @@ export async function startMock(): Promise<MockProc> {
 export interface ControlPlaneProc extends Proc {
   url: string;
   home: string;
+  /** performance.now() at spawn: time zero of its --cpu-prof profile */
+  spawnedAt: number;
   /** spawn → first 200 from /readyz, ms */
   readyMs: number;
-  /** stops the process and deletes its home */
+  /** stops the process and deletes its home (`stop()` keeps it, for a restart) */
   dispose(): Promise<void>;
 }
 
 export interface ControlPlaneOptions {
   llmUrl: string;
-  /** extra environment, e.g. NODE_OPTIONS for --cpu-prof */
+  /** extra environment */
   env?: Record<string, string>;
+  /** node flags before the script, e.g. --cpu-prof (Node 20 refuses it in NODE_OPTIONS) */
+  execArgv?: string[];
+  /** an existing SEMIBOT_HOME (a restart) @default a fresh temporary directory */
+  home?: string;
   timeoutMs?: number;
 }
 
@@ -90,9 +96,9 @@ export interface ControlPlaneOptions {
  * both the port lookup and the readiness probe poll every 2 ms, which bounds the error of `readyMs`.
  */
 export async function startControlPlane(o: ControlPlaneOptions): Promise<ControlPlaneProc> {
-  const home = mkdtempSync(path.join(tmpdir(), 'semibot-bench-'));
+  const home = o.home ?? mkdtempSync(path.join(tmpdir(), 'semibot-bench-'));
   const started = performance.now();
-  const child = spawn(process.execPath, [paths.controlPlane], {
+  const child = spawn(process.execPath, [...(o.execArgv ?? []), paths.controlPlane], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -111,7 +117,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const deadline = started + (o.timeoutMs ?? 30_000);
   const fail = async (why: string): Promise<never> => {
     await proc.stop();
-    rmSync(home, { recursive: true, force: true });
+    if (!o.home) rmSync(home, { recursive: true, force: true });
     throw new Error(`control plane ${why}:\n${proc.tail()}`);
   };
   let port: number | null = null;
@@ -134,6 +140,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     ...proc,
     url,
     home,
+    spawnedAt: started,
     readyMs,
     async dispose() {
       await proc.stop();

@@ -1,0 +1,69 @@
+/** What one run measures and how hard: the full benchmark, or the smoke version `npm test` runs. */
+
+export interface LatencyLevel {
+  /** concurrent streams, one session each */
+  streams: number;
+  /** tokens per stream (`/ts N D`) */
+  tokens: number;
+  /** ms between tokens */
+  delayMs: number;
+}
+
+export interface BenchConfig {
+  smoke: boolean;
+  latency: LatencyLevel[];
+  /** sequential turns in one warm session (plus 2 unrecorded warm-ups) */
+  warmTurns: number;
+  /** fresh users, each starting an execution plane */
+  coldStarts: number;
+  /** extra control-plane processes started on fresh homes for start → ready (the one under test is a sample too) */
+  readyStarts: number;
+  /** restarts of the control plane under test on its populated home, at the end */
+  restarts: number;
+  throughput: { streams: number; tokens: number };
+  /** idle GET /events connections opened for the per-connection RSS figure */
+  sseConnections: number;
+  /** extra idle sessions on one plane for the per-session RSS figure */
+  idleSessions: number;
+  /** the whole run is aborted past this */
+  deadlineMs: number;
+  /** bound on any single load job */
+  jobTimeoutMs: number;
+}
+
+export const FULL: BenchConfig = {
+  smoke: false,
+  // 200 streams at 20 ms (50 tokens/s each, a fast real model) is 10k tokens/s in total: a load
+  // the product should carry with room to spare, not a saturation test (that is `throughput`).
+  latency: [
+    { streams: 1, tokens: 200, delayMs: 5 },
+    { streams: 20, tokens: 100, delayMs: 5 },
+    { streams: 200, tokens: 50, delayMs: 20 },
+  ],
+  warmTurns: 50,
+  coldStarts: 5,
+  readyStarts: 4,
+  restarts: 3,
+  throughput: { streams: 20, tokens: 5000 },
+  sseConnections: 1000,
+  idleSessions: 100,
+  deadlineMs: 10 * 60_000,
+  jobTimeoutMs: 120_000,
+};
+
+export const SMOKE: BenchConfig = {
+  smoke: true,
+  latency: [
+    { streams: 1, tokens: 10, delayMs: 5 },
+    { streams: 2, tokens: 10, delayMs: 5 },
+  ],
+  warmTurns: 5,
+  coldStarts: 2,
+  readyStarts: 0,
+  restarts: 1,
+  throughput: { streams: 2, tokens: 200 },
+  sseConnections: 10,
+  idleSessions: 5,
+  deadlineMs: 60_000,
+  jobTimeoutMs: 20_000,
+};

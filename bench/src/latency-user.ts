@@ -1,0 +1,34 @@
+import { newSessions, newUser } from './api.js';
+import type { BenchConfig } from './config.js';
+import { expectComplete, type BenchContext } from './context.js';
+import type { LoadClient } from './load-client.js';
+import type { ControlPlaneProc, MockProc } from './platform.js';
+import { childPids } from './procs.js';
+import { productMessage } from './requests.js';
+
+/**
+ * The user every latency and throughput figure runs as: one execution plane hosting one session
+ * per concurrent stream, each session warmed by a first turn (plane-side session start and
+ * history load happen there, not inside a measured stream).
+ */
+export async function prepareLatencyUser(cfg: BenchConfig, client: LoadClient, mock: MockProc, cp: ControlPlaneProc): Promise<BenchContext> {
+  const maxStreams = Math.max(cfg.throughput.streams, ...cfg.latency.map((l) => l.streams));
+  const user = await newUser(cp.url);
+  const sessions = await newSessions(cp.url, user, maxStreams);
+  const before = new Set(childPids(cp.pid));
+  const warm = await client.run(
+    {
+      type: 'streams',
+      requests: sessions.map((id) => productMessage(cp.url, user.auth, id, '/echo warm')),
+      dialect: 'semibot',
+      stamped: false,
+      timeoutMs: cfg.jobTimeoutMs,
+      concurrency: 20,
+    },
+    cfg.jobTimeoutMs + 5_000,
+  );
+  expectComplete(warm, 1, 'warm-up');
+  const planePid = childPids(cp.pid).find((pid) => !before.has(pid));
+  if (planePid === undefined) throw new Error('the latency user has no execution plane');
+  return { cfg, client, mock, cp, user, sessions, planePid };
+}

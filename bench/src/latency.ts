@@ -1,0 +1,124 @@
+import type { LatencyLevel } from './config.js';
+import { expectComplete, type BenchContext } from './context.js';
+import { baselineChat, productMessage } from './requests.js';
+import type { Dialect, RequestSpec } from './sse-client.js';
+import { difference, summarize, type Summary } from './stats.js';
+
+/**
+ * Token-to-client latency. The mock stamps every `/ts` token with its emit time (µs, wall clock);
+ * the client subtracts it from the time the frame arrived. The baseline reads the same mock
+ * directly with the same client and concurrency, so clock offsets and the client's own cost cancel
+ * out of the difference ("added latency").
+ */
+
+export interface LatencyFigure {
+  level: LatencyLevel;
+  baselineMs: Summary;
+  productMs: Summary;
+  addedMs: { p50: number; p99: number; max: number };
+  /**
+   * The same without each stream's first and last 10 % of tokens: the relay alone, without the
+   * run's start-up and finish work landing on the control plane at the same time. Not the headline.
+   */
+  steady: { baselineMs: Summary; productMs: Summary; addedMs: { p50: number; p99: number; max: number } };
+  /** product response body bytes / text frames, and the text frames' own average size */
+  bytesPerTextToken: number;
+  textFrameBytes: number;
+}
+
+const streamsJob = (ctx: BenchContext, requests: RequestSpec[], dialect: Dialect, concurrency: number, stamped: boolean, gapMs = 0) =>
+  ctx.client.run(
+    { type: 'streams', requests, dialect, stamped, timeoutMs: ctx.cfg.jobTimeoutMs, concurrency, gapMs },
+    ctx.cfg.jobTimeoutMs + 5_000,
+  );
+
+export async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Promise<LatencyFigure> {
+  const content = `/ts ${level.tokens} ${level.delayMs}`;
+  const baseline = await streamsJob(
+    ctx,
+    Array.from({ length: level.streams }, () => baselineChat(ctx.mock.url, content)),
+    'openai',
+    level.streams,
+    true,
+  );
+  expectComplete(baseline, level.tokens, `baseline ${level.streams} streams`);
+  const product = await streamsJob(
+    ctx,
+    ctx.sessions.slice(0, level.streams).map((id) => productMessage(ctx.cp.url, ctx.user.auth, id, content)),
+    'semibot',
+    level.streams,
+    true,
+  );
+  expectComplete(product, level.tokens, `product ${level.streams} streams`);
+  const ms = (rs: typeof product.results) => rs.flatMap((r) => r.latenciesUs).map((us) => us / 1000);
+  const middle = (rs: typeof product.results) =>
+    rs.flatMap((r) => r.latenciesUs.slice(Math.floor(r.latenciesUs.length * 0.1), Math.ceil(r.latenciesUs.length * 0.9))).map((us) => us / 1000);
+  const baselineMs = summarize(ms(baseline.results));
+  const productMs = summarize(ms(product.results));
+  const steadyBaseline = summarize(middle(baseline.results));
+  const steadyProduct = summarize(middle(product.results));
+  let bytes = 0;
+  let frames = 0;
+  let frameBytes = 0;
+  for (const r of product.results) {
+    bytes += r.bytes;
+    frames += r.textFrames;
+    frameBytes += r.textFrameBytes;
+  }
+  return {
+    level,
+    baselineMs,
+    productMs,
+    addedMs: difference(productMs, baselineMs),
+    steady: { baselineMs: steadyBaseline, productMs: steadyProduct, addedMs: difference(steadyProduct, steadyBaseline) },
+    bytesPerTextToken: bytes / frames,
+    textFrameBytes: frameBytes / frames,
+  };
+}
+
+export interface WarmTurnFigure {
+  turns: number;
+  /** the model's own request → first token, read directly */
+  baselineFirstTokenMs: Summary;
+  /** POST → first `text` frame in a warm session */
+  productFirstTokenMs: Summary;
+  /** POST → the run's `run` frame: the control plane's share (store message + run, claim, load) */
+  productRunFrameMs: Summary;
+  /** product − the baseline's median: p50, and the worst turn */
+  overheadMs: { p50: number; max: number };
+}
+
+/** Think time between turns: a script firing the next turn the instant `done` arrives is not a user. */
+const TURN_GAP_MS = 20;
+const WARMUP_TURNS = 2;
+
+/** Sequential turns of a one-token reply in one warm session (the plane already hosts it). */
+export async function warmTurns(ctx: BenchContext): Promise<WarmTurnFigure> {
+  const content = '/ts 1 0';
+  const n = ctx.cfg.warmTurns + WARMUP_TURNS;
+  const baseline = await streamsJob(ctx, Array.from({ length: n }, () => baselineChat(ctx.mock.url, content)), 'openai', 1, false, TURN_GAP_MS);
+  expectComplete(baseline, 1, 'baseline warm turns');
+  const sessionId = ctx.sessions[0]!;
+  const product = await streamsJob(
+    ctx,
+    Array.from({ length: n }, () => productMessage(ctx.cp.url, ctx.user.auth, sessionId, content)),
+    'semibot',
+    1,
+    false,
+    TURN_GAP_MS,
+  );
+  expectComplete(product, 1, 'product warm turns');
+  const first = (rs: typeof product.results) => rs.slice(WARMUP_TURNS).map((r) => r.firstTextMs!);
+  const baselineFirstTokenMs = summarize(first(baseline.results));
+  const productFirstTokenMs = summarize(first(product.results));
+  return {
+    turns: ctx.cfg.warmTurns,
+    baselineFirstTokenMs,
+    productFirstTokenMs,
+    productRunFrameMs: summarize(product.results.slice(WARMUP_TURNS).map((r) => r.runFrameMs!)),
+    overheadMs: {
+      p50: productFirstTokenMs.p50 - baselineFirstTokenMs.p50,
+      max: productFirstTokenMs.max - baselineFirstTokenMs.p50,
+    },
+  };
+}

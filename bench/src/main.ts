@@ -1,0 +1,147 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { FULL, SMOKE } from './config.js';
+import { tokenLatency, warmTurns, type LatencyFigure } from './latency.js';
+import { prepareLatencyUser } from './latency-user.js';
+import { LoadClient } from './load-client.js';
+import { describeMachine, gitInfo } from './machine.js';
+import { planeMemory, sseConnectionMemory } from './memory.js';
+import { paths, startControlPlane, startMock } from './platform.js';
+import { rssBytes, settledRss } from './procs.js';
+import { formatTable, rows, writeResults, type Figures } from './report.js';
+import { coldStart, coldStartFigure, restartToReady, startToReady, type ColdStart } from './startup.js';
+import { relayThroughput } from './throughput.js';
+import { Timeline } from './timeline.js';
+
+/**
+ * `npm run bench`. Flags: `--smoke` (a tiny run that writes nothing), `--cpu-prof[=dir]` (profile
+ * the control plane under test; default dir bench/profiles; figures of a profiled run are not
+ * written to results). Starts the mock model, the load client and the control plane as separate
+ * processes, measures, prints the table and writes bench/results/<date>-<sha>.json.
+ */
+
+const args = process.argv.slice(2);
+const cfg = args.includes('--smoke') ? SMOKE : FULL;
+const profArg = args.find((a) => a === '--cpu-prof' || a.startsWith('--cpu-prof='));
+const profDir = profArg ? path.resolve(profArg.split('=')[1] ?? path.join(paths.root, 'bench/profiles')) : null;
+
+const disposers: (() => unknown)[] = [];
+const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+const ms = (v: number) => v.toFixed(v < 10 ? 2 : 0);
+
+async function shutdown(): Promise<void> {
+  for (const d of disposers.reverse()) await Promise.resolve(d()).catch(() => {});
+  disposers.length = 0;
+}
+
+async function run(): Promise<void> {
+  const started = performance.now();
+  const machine = describeMachine();
+  const git = gitInfo(paths.root);
+  say(`${cfg.smoke ? 'smoke run' : 'full run'} on ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}`);
+  if (machine.loadAverage[0]! > 0.5 * machine.cores) {
+    say(`warning: load average ${machine.loadAverage.join(' ')} — other work on this machine will skew the figures`);
+  }
+  const mock = await startMock();
+  disposers.push(() => mock.stop());
+  const client = LoadClient.start();
+  disposers.push(() => client.stop());
+
+  if (profDir) mkdirSync(profDir, { recursive: true });
+  const cp = await startControlPlane({ llmUrl: mock.url, execArgv: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [] });
+  disposers.push(() => cp.dispose());
+  const t = new Timeline();
+  t.anchor(cp.spawnedAt);
+  const controlPlaneIdleRssBytes = await t.run('idle rss', () => settledRss(cp.pid));
+  // more fresh-home starts (the control plane under test is one sample), while it idles
+  const ready = await t.run('start → ready (others)', () => startToReady(mock.url, cfg.readyStarts, [cp.readyMs]));
+  say(`control plane start → ready: ${ready.samplesMs.map(ms).join(', ')} ms`);
+
+  const colds: ColdStart[] = [];
+  await t.run('cold starts', async () => {
+    for (let i = 0; i < cfg.coldStarts; i++) colds.push(await coldStart({ cp, client, cfg }));
+  });
+  say(`cold start → first token: ${colds.map((c) => ms(c.firstTokenMs)).join(', ')} ms`);
+
+  const ctx = await t.run('latency user warm-up', () => prepareLatencyUser(cfg, client, mock, cp));
+  say(`${ctx.sessions.length} sessions warmed on plane ${ctx.planePid}`);
+
+  const sseConnections = await t.run('sse connections', () => sseConnectionMemory(ctx));
+  say(`SSE connections: ${(sseConnections.perConnectionBytes / 1024).toFixed(1)} KB each`);
+
+  const warmTurn = await t.run('warm turns', () => warmTurns(ctx));
+  say(`warm turn overhead p50 ${ms(warmTurn.overheadMs.p50)} ms, max ${ms(warmTurn.overheadMs.max)} ms`);
+
+  const latency: LatencyFigure[] = [];
+  for (const level of cfg.latency) {
+    latency.push(await t.run(`latency ${level.streams} streams`, () => tokenLatency(ctx, level)));
+    const a = latency.at(-1)!.addedMs;
+    say(`${level.streams} streams: added p50 ${ms(a.p50)} ms, p99 ${ms(a.p99)} ms`);
+  }
+
+  const throughput = await t.run('relay throughput', () => relayThroughput(ctx));
+  say(`relay: ${Math.round(throughput.eventsPerSec)} events/s, control plane ${ms(throughput.cpuUsPerEvent.controlPlane)} µs/event`);
+
+  const plane = await t.run('plane memory', () => planeMemory(ctx, colds[0]!.user, colds[0]!.planePid));
+  const controlPlaneRssAfterLoadBytes = rssBytes(cp.pid) ?? NaN;
+
+  const restart = await t.run('restarts', () => restartToReady(cp, mock.url, cfg.restarts));
+  disposers.push(() => restart.cp.dispose());
+  say(`control plane restart → ready: ${restart.figure.samplesMs.map(ms).join(', ')} ms`);
+
+  const figures: Figures = {
+    latency,
+    warmTurn,
+    startToReady: ready,
+    restartToReady: restart.figure,
+    coldStart: coldStartFigure(colds),
+    throughput,
+    controlPlaneIdleRssBytes,
+    controlPlaneRssAfterLoadBytes,
+    sseConnections,
+    plane,
+  };
+  const table = rows(figures);
+  process.stdout.write(`\n${formatTable(table)}\n\n`);
+  process.stdout.write(
+    `machine: ${machine.cpuModel}, ${machine.cores} cores, ${(machine.ramBytes / 2 ** 30).toFixed(1)} GiB RAM, node ${machine.node}, ${machine.os}, load at start ${machine.loadAverage.join(' ')}\n`,
+  );
+  say(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  if (profDir) {
+    process.stdout.write(`phases, ms since the profiled control plane was spawned:\n${t.format()}\n`);
+    process.stdout.write(`profile: ${profDir} (summarise: node bench/dist/profile-summary.js <file> --from <ms> --to <ms>)\n`);
+  } else if (!cfg.smoke) {
+    const file = writeResults(path.join(paths.root, 'bench/results'), {
+      date: new Date().toISOString().slice(0, 10),
+      command: 'npm run bench',
+      git,
+      machine,
+      config: cfg,
+      client:
+        'separate Node process (child_process.fork), node:http with keep-alive, hand-rolled SSE parsing; the same code reads product and baseline',
+      figures,
+      table,
+      timeline: t.phases,
+    });
+    process.stdout.write(`results: ${path.relative(paths.root, file)}\n`);
+  }
+}
+
+const deadline = setTimeout(() => {
+  say(`deadline of ${cfg.deadlineMs} ms exceeded; stopping`);
+  void shutdown().finally(() => process.exit(1));
+}, cfg.deadlineMs);
+
+run().then(
+  async () => {
+    clearTimeout(deadline);
+    await shutdown();
+    process.exit(0);
+  },
+  async (err: unknown) => {
+    clearTimeout(deadline);
+    say(`failed: ${(err as Error).stack ?? String(err)}`);
+    await shutdown();
+    process.exit(1);
+  },
+);

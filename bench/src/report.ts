@@ -1,0 +1,156 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { BenchConfig } from './config.js';
+import type { LatencyFigure, WarmTurnFigure } from './latency.js';
+import type { GitInfo, Machine } from './machine.js';
+import type { ConnectionMemory, PlaneMemory } from './memory.js';
+import type { ColdStartFigure, ReadyFigure, RestartFigure } from './startup.js';
+import { round } from './stats.js';
+import type { ThroughputFigure } from './throughput.js';
+import type { Phase } from './timeline.js';
+
+/** The figures of one run, the table printed from them (targets: issue 6), and the results file. */
+
+export interface Figures {
+  latency: LatencyFigure[];
+  warmTurn: WarmTurnFigure;
+  startToReady: ReadyFigure;
+  restartToReady: RestartFigure;
+  coldStart: ColdStartFigure;
+  throughput: ThroughputFigure;
+  controlPlaneIdleRssBytes: number;
+  controlPlaneRssAfterLoadBytes: number;
+  sseConnections: ConnectionMemory;
+  plane: PlaneMemory;
+}
+
+export interface Row {
+  metric: string;
+  value: string;
+  target: string;
+  /** null: no target for this row */
+  ok: boolean | null;
+}
+
+const ms = (v: number) => round(v, v < 10 ? 2 : 1).toString();
+const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
+const kb = (b: number) => (b / 1024).toFixed(1);
+const int = (v: number) => Math.round(v).toLocaleString('en-US');
+
+/** Targets per concurrency level, from issue 6. */
+const LATENCY_TARGETS: Record<number, { p50?: number; p99: number }> = { 1: { p50: 0.3, p99: 2 }, 20: { p50: 0.5, p99: 5 }, 200: { p99: 20 } };
+
+export function rows(f: Figures): Row[] {
+  const out: Row[] = [];
+  for (const l of f.latency) {
+    const s = l.level.streams;
+    const t = LATENCY_TARGETS[s];
+    const label = `added token latency, ${s} stream${s === 1 ? '' : 's'}`;
+    if (t?.p50 === undefined && t) {
+      out.push({ metric: `${label}, p99`, value: `${ms(l.addedMs.p99)} ms`, target: `≤ ${t.p99} ms`, ok: l.addedMs.p99 <= t.p99 });
+    } else {
+      out.push({
+        metric: `${label}, p50 / p99`,
+        value: `${ms(l.addedMs.p50)} / ${ms(l.addedMs.p99)} ms`,
+        target: t ? `≤ ${t.p50} / ≤ ${t.p99} ms` : '—',
+        ok: t ? l.addedMs.p50 <= t.p50! && l.addedMs.p99 <= t.p99 : null,
+      });
+    }
+    out.push({
+      metric: `  product | baseline p50/p99/max (${l.level.tokens} tok, ${l.level.delayMs} ms)`,
+      value: `${ms(l.productMs.p50)}/${ms(l.productMs.p99)}/${ms(l.productMs.max)} | ${ms(l.baselineMs.p50)}/${ms(l.baselineMs.p99)}/${ms(l.baselineMs.max)} ms`,
+      target: '—',
+      ok: null,
+    });
+    const st = l.steady.addedMs;
+    out.push({ metric: '  added, steady state (first/last 10 % cut) p50/p99', value: `${ms(st.p50)} / ${ms(st.p99)} ms`, target: '—', ok: null });
+  }
+  const w = f.warmTurn;
+  out.push({
+    metric: `warm turn overhead, p50 / max (${w.turns} turns)`,
+    value: `${ms(w.overheadMs.p50)} / ${ms(w.overheadMs.max)} ms`,
+    target: '≤ 5 / ≤ 20 ms',
+    ok: w.overheadMs.p50 <= 5 && w.overheadMs.max <= 20,
+  });
+  out.push({
+    metric: '  POST → run frame | → first token | model alone, p50',
+    value: `${ms(w.productRunFrameMs.p50)} | ${ms(w.productFirstTokenMs.p50)} | ${ms(w.baselineFirstTokenMs.p50)} ms`,
+    target: '—',
+    ok: null,
+  });
+  const r = f.startToReady.summary;
+  out.push({ metric: `control plane start → ready, p50 / max (${r.n}×)`, value: `${ms(r.p50)} / ${ms(r.max)} ms`, target: '≤ 1000 ms', ok: r.p50 <= 1000 });
+  const rr = f.restartToReady.summary;
+  out.push({ metric: `  restart on a populated home, p50 / max (${rr.n}×)`, value: `${ms(rr.p50)} / ${ms(rr.max)} ms`, target: '≤ 1000 ms', ok: rr.p50 <= 1000 });
+  const c = f.coldStart.summary;
+  out.push({ metric: `cold start → first token, p50 / max (${c.n}×)`, value: `${ms(c.p50)} / ${ms(c.max)} ms`, target: '≤ 500 ms', ok: c.p50 <= 500 });
+  out.push({ metric: 'execution plane idle RSS', value: `${mb(f.plane.idleRssBytes)} MB`, target: '≤ 60 MB', ok: f.plane.idleRssBytes <= 60 * 1024 * 1024 });
+  out.push({
+    metric: `  per extra idle session (${f.plane.sessions})`,
+    value: `${kb(f.plane.perSessionBytes)} KB`,
+    target: '≤ 512 KB',
+    ok: f.plane.perSessionBytes <= 512 * 1024,
+  });
+  out.push({ metric: 'control plane idle RSS', value: `${mb(f.controlPlaneIdleRssBytes)} MB`, target: '—', ok: null });
+  out.push({ metric: `  per open SSE connection (${f.sseConnections.connections})`, value: `${kb(f.sseConnections.perConnectionBytes)} KB`, target: '—', ok: null });
+  const one = f.latency[0]!;
+  out.push({
+    metric: 'SSE bytes on the wire per text token',
+    value: `${int(one.bytesPerTextToken)} B (frame alone ${int(one.textFrameBytes)} B)`,
+    target: '≤ 200 B',
+    ok: one.bytesPerTextToken <= 200,
+  });
+  const t = f.throughput;
+  out.push({
+    metric: `relay, events/s delivered end to end (${t.streams}×${t.tokensPerStream})`,
+    value: int(t.eventsPerSec),
+    target: '≥ 50,000',
+    ok: t.eventsPerSec >= 50_000,
+  });
+  out.push({
+    metric: '  control plane CPU per event → one-core ceiling',
+    value: `${ms(t.cpuUsPerEvent.controlPlane)} µs → ${int(t.controlPlaneCapacityPerSec)}/s`,
+    target: '≥ 50,000/s',
+    ok: t.controlPlaneCapacityPerSec >= 50_000,
+  });
+  out.push({
+    metric: '  CPU per event: plane / mock / client',
+    value: `${ms(t.cpuUsPerEvent.plane)} / ${ms(t.cpuUsPerEvent.mock)} / ${ms(t.cpuUsPerEvent.client)} µs`,
+    target: '—',
+    ok: null,
+  });
+  return out;
+}
+
+export function formatTable(rs: Row[]): string {
+  const head: Row = { metric: 'metric', value: 'value', target: 'target', ok: null };
+  const wm = Math.max(...[head, ...rs].map((r) => r.metric.length));
+  const wv = Math.max(...[head, ...rs].map((r) => r.value.length));
+  const wt = Math.max(...[head, ...rs].map((r) => r.target.length));
+  const line = (r: Row, mark: string) => `${r.metric.padEnd(wm)}  ${r.value.padEnd(wv)}  ${r.target.padEnd(wt)}  ${mark}`.trimEnd();
+  const sep = '-'.repeat(wm + wv + wt + 9);
+  return [line(head, ''), sep, ...rs.map((r) => line(r, r.ok === null ? '' : r.ok ? 'ok' : 'MISS'))].join('\n');
+}
+
+export interface ResultsFile {
+  date: string;
+  /** the command that produced the file */
+  command: string;
+  git: GitInfo;
+  machine: Machine;
+  config: BenchConfig;
+  /** how the load was generated */
+  client: string;
+  figures: Figures;
+  table: Row[];
+  /** phases in ms since the control plane under test was spawned */
+  timeline: Phase[];
+}
+
+/** bench/results/<YYYY-MM-DD>-<sha>.json */
+export function writeResults(dir: string, results: ResultsFile): string {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${results.date}-${results.git.sha}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  return file;
+}

@@ -1,0 +1,39 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// `npm test` runs the benchmark in miniature so it cannot rot: every measurement runs against the
+// real processes and the table comes out. The figures themselves are not judged here.
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('npm run bench --smoke', () => {
+  it('measures everything against the real product and prints the table', async () => {
+    const child = spawn(process.execPath, [path.join(root, 'bench/dist/main.js'), '--smoke'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code, `stderr:\n${err}`).toBe(0);
+    for (const row of [
+      'added token latency, 1 stream, p50 / p99',
+      'added token latency, 2 streams, p50 / p99',
+      'warm turn overhead, p50 / max',
+      'control plane start → ready',
+      'restart on a populated home',
+      'cold start → first token',
+      'execution plane idle RSS',
+      'per extra idle session',
+      'control plane idle RSS',
+      'per open SSE connection',
+      'SSE bytes on the wire per text token',
+      'relay, events/s delivered end to end',
+      'control plane CPU per event',
+    ]) {
+      expect(out).toContain(row);
+    }
+    expect(out).toMatch(/machine: .+cores/);
+    expect(out).not.toContain('results:'); // the smoke run writes nothing
+  }, 90_000);
+});

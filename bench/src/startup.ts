@@ -1,0 +1,95 @@
+import { newSessions, newUser, type BenchUser } from './api.js';
+import { expectComplete, type BenchContext } from './context.js';
+import { startControlPlane, type ControlPlaneProc } from './platform.js';
+import { childPids } from './procs.js';
+import { productMessage } from './requests.js';
+import { summarize, type Summary } from './stats.js';
+
+/** Start-up costs: a control plane from spawn to ready, and a user's first turn with no plane yet. */
+
+export interface ReadyFigure {
+  samplesMs: number[];
+  summary: Summary;
+}
+
+/**
+ * Control plane spawn → /readyz 200, each time on a fresh SEMIBOT_HOME (migrations included):
+ * `reps` throw-away processes, plus the samples already taken (the control plane under test).
+ */
+export async function startToReady(llmUrl: string, reps: number, taken: number[] = []): Promise<ReadyFigure> {
+  const samplesMs = [...taken];
+  for (let i = 0; i < reps; i++) {
+    const cp = await startControlPlane({ llmUrl });
+    samplesMs.push(cp.readyMs);
+    await cp.dispose();
+  }
+  return { samplesMs, summary: summarize(samplesMs) };
+}
+
+export interface RestartFigure {
+  /** a restart on a populated home: the database exists, migrations have nothing to do */
+  samplesMs: number[];
+  summary: Summary;
+}
+
+/**
+ * Stops the control plane under test and starts it again on the same home, `reps` times; returns
+ * the figure and the control plane now running (which the caller disposes of).
+ */
+export async function restartToReady(
+  cp: ControlPlaneProc,
+  llmUrl: string,
+  reps: number,
+): Promise<{ figure: RestartFigure; cp: ControlPlaneProc }> {
+  const samplesMs: number[] = [];
+  let current = cp;
+  for (let i = 0; i < reps; i++) {
+    await current.stop();
+    current = await startControlPlane({ llmUrl, home: cp.home });
+    samplesMs.push(current.readyMs);
+  }
+  return { figure: { samplesMs, summary: summarize(samplesMs) }, cp: current };
+}
+
+export interface ColdStart {
+  user: BenchUser;
+  sessionId: string;
+  planePid: number;
+  firstTokenMs: number;
+}
+
+export interface ColdStartFigure {
+  samplesMs: number[];
+  summary: Summary;
+}
+
+/**
+ * A fresh user's first message: POST → first `text` frame, which includes starting the user's
+ * execution plane (`process` mode), its connect, and the model call. Setup (register, agent,
+ * session) is not timed. The new plane's pid is found as the control plane's new child.
+ */
+export async function coldStart(ctx: Pick<BenchContext, 'cp' | 'client' | 'cfg'>): Promise<ColdStart> {
+  const user = await newUser(ctx.cp.url);
+  const [sessionId] = await newSessions(ctx.cp.url, user, 1);
+  const before = new Set(childPids(ctx.cp.pid));
+  const report = await ctx.client.run(
+    {
+      type: 'streams',
+      requests: [productMessage(ctx.cp.url, user.auth, sessionId!, '/ts 1 0')],
+      dialect: 'semibot',
+      stamped: false,
+      timeoutMs: ctx.cfg.jobTimeoutMs,
+      concurrency: 1,
+    },
+    ctx.cfg.jobTimeoutMs + 5_000,
+  );
+  expectComplete(report, 1, 'cold start');
+  const planes = childPids(ctx.cp.pid).filter((pid) => !before.has(pid));
+  if (planes.length !== 1) throw new Error(`cold start: expected one new execution plane, found ${planes.length}`);
+  return { user, sessionId: sessionId!, planePid: planes[0]!, firstTokenMs: report.results[0]!.firstTextMs! };
+}
+
+export function coldStartFigure(runs: ColdStart[]): ColdStartFigure {
+  const samplesMs = runs.map((r) => r.firstTokenMs);
+  return { samplesMs, summary: summarize(samplesMs) };
+}

@@ -1,0 +1,56 @@
+import { expectComplete, type BenchContext } from './context.js';
+import { cpuMs } from './procs.js';
+import { productMessage } from './requests.js';
+
+/**
+ * Relay throughput: many sessions streaming `/ts N 0` (the mock writes every token at once), so
+ * the chain runs flat out. Reports what clients received per second, and the CPU each process
+ * spent per delivered event (from /proc, utime + stime) — the control plane's figure is what
+ * bounds one control-plane process when the planes run elsewhere.
+ */
+
+export interface ThroughputFigure {
+  streams: number;
+  tokensPerStream: number;
+  events: number;
+  wallMs: number;
+  /** text events received by clients per second, end to end on this machine */
+  eventsPerSec: number;
+  /** CPU µs per delivered event */
+  cpuUsPerEvent: { controlPlane: number; plane: number; mock: number; client: number };
+  /** 1 s / the control plane's CPU per event: its ceiling if it had a core to itself */
+  controlPlaneCapacityPerSec: number;
+}
+
+export async function relayThroughput(ctx: BenchContext): Promise<ThroughputFigure> {
+  const { streams, tokens } = ctx.cfg.throughput;
+  const content = `/ts ${tokens} 0`;
+  const pids = { controlPlane: ctx.cp.pid, plane: ctx.planePid, mock: ctx.mock.pid, client: ctx.client.pid };
+  const cpu = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)])) as Record<keyof typeof pids, number>;
+  const before = cpu();
+  const report = await ctx.client.run(
+    {
+      type: 'streams',
+      requests: ctx.sessions.slice(0, streams).map((id) => productMessage(ctx.cp.url, ctx.user.auth, id, content)),
+      dialect: 'semibot',
+      stamped: false,
+      timeoutMs: ctx.cfg.jobTimeoutMs,
+      concurrency: streams,
+    },
+    ctx.cfg.jobTimeoutMs + 5_000,
+  );
+  const after = cpu();
+  expectComplete(report, tokens, 'relay throughput');
+  const events = report.results.reduce((n, r) => n + r.textFrames, 0);
+  const per = (k: keyof typeof pids) => ((after[k] - before[k]) * 1000) / events;
+  const cpuUsPerEvent = { controlPlane: per('controlPlane'), plane: per('plane'), mock: per('mock'), client: per('client') };
+  return {
+    streams,
+    tokensPerStream: tokens,
+    events,
+    wallMs: report.wallMs,
+    eventsPerSec: events / (report.wallMs / 1000),
+    cpuUsPerEvent,
+    controlPlaneCapacityPerSec: 1e6 / cpuUsPerEvent.controlPlane,
+  };
+}
