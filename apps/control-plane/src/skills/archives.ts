@@ -10,7 +10,15 @@ const invalid = (message: string) => new SemibotError('VALIDATION_ERROR', messag
 
 /** Files of a .tar or .tar.gz upload. Links and devices are refused, not followed. */
 export async function filesFromTar(body: Buffer): Promise<SkillFileInput[]> {
-  const raw = body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body, { maxOutputLength: MAX_SKILL_BYTES * 2 }) : body;
+  let raw = body;
+  if (body[0] === 0x1f && body[1] === 0x8b) {
+    try {
+      raw = gunzipSync(body, { maxOutputLength: MAX_SKILL_BYTES * 2 });
+    } catch (err) {
+      // truncated or corrupt data, or more than the size limit once unpacked: the upload's fault
+      throw invalid(`not a valid gzip archive (or larger than ${MAX_SKILL_BYTES * 2} bytes unpacked): ${(err as Error).message}`);
+    }
+  }
   const files: SkillFileInput[] = [];
   const extract = tar.extract();
   await new Promise<void>((resolve, reject) => {
