@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createParser } from 'eventsource-parser';
+import { WebSocket } from 'ws';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const controlPlaneMain = path.join(root, 'apps/control-plane/dist/main.js');
@@ -282,4 +283,43 @@ export const ids = (frames: SseFrame[]) => frames.map((f) => f.id);
 /** Asserts-free check used by tests: ids are numbers and strictly increasing. */
 export function strictlyIncreasing(frames: SseFrame[]): boolean {
   return frames.every((f, i) => typeof f.id === 'number' && (i === 0 || f.id > frames[i - 1]!.id!));
+}
+
+export interface WsOutcome {
+  code: number;
+  reason: string;
+  /** ms from open to close */
+  ms: number;
+  /** set when the upgrade itself was refused */
+  refusedStatus?: number;
+}
+
+/**
+ * Opens a WebSocket to the control plane (default /ws/vm), lets `act` send whatever it wants once
+ * open, and resolves with how the server ended it.
+ */
+export function wsSession(p: Platform, act: (ws: WebSocket) => void = () => {}, opts: { path?: string; timeoutMs?: number } = {}): Promise<WsOutcome> {
+  const url = `${p.url.replace(/^http/, 'ws')}${opts.path ?? '/ws/vm'}`;
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    let openedAt = Date.now();
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`websocket to ${url} still open after ${opts.timeoutMs ?? 15_000} ms`));
+    }, opts.timeoutMs ?? 15_000);
+    ws.on('unexpected-response', (_req, res) => {
+      clearTimeout(timer);
+      res.resume();
+      resolve({ code: -1, reason: '', ms: 0, refusedStatus: res.statusCode ?? 0 });
+    });
+    ws.on('open', () => {
+      openedAt = Date.now();
+      act(ws);
+    });
+    ws.on('error', () => {}); // the close event reports the outcome
+    ws.on('close', (code, reason) => {
+      clearTimeout(timer);
+      resolve({ code, reason: reason.toString(), ms: Date.now() - openedAt });
+    });
+  });
 }
