@@ -36,8 +36,10 @@ export interface TurnContext {
   content: string;
   /** aborted on cancel or stop_session */
   signal: AbortSignal;
-  /** the session's working directory on the plane's disk */
+  /** the session's working directory on the plane's disk (where the agent's commands run) */
   workDir: string;
+  /** the session's own directory on the plane's disk, out of the agent's reach (checkpoints live here) */
+  sessionDir: string;
   emit(event: EmittedEvent): void;
   reportUsage(usage: Omit<UsageReport, 'sessionId' | 'runId'>): void;
 }

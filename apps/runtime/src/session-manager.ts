@@ -143,6 +143,7 @@ export class SessionManager {
         content: msg.content,
         signal: abort.signal,
         workDir: memory.workDir,
+        sessionDir: this.sessionDir(s.id),
         emit: send,
         reportUsage: (u) =>
           this.d.send({ type: 'fire_and_forget', method: 'usage_report', params: { ...u, sessionId: s.id, runId: msg.runId } }),

@@ -29,7 +29,8 @@ export class SemiGraphRuntime implements RuntimeAdapter {
   constructor(private readonly o: SemiGraphOptions) {}
 
   async runTurn(ctx: TurnContext): Promise<TurnResult> {
-    const checkpoints = new CheckpointStore(ctx.workDir);
+    // beside the work directory, not in it: the agent's commands must not read, delete or forge them
+    const checkpoints = new CheckpointStore(ctx.sessionDir);
     const tools = await this.toolsFor(ctx);
     const resumed = checkpoints.latest(ctx.runId);
     const state =
