@@ -20,6 +20,7 @@ import { createOpenAICompatibleEmbedder } from '@semibot/llm';
 import { installErrorHandling } from './http/errors.js';
 import { installAuth } from './http/auth-hook.js';
 import { createMetrics } from './http/metrics.js';
+import { installOpenApi } from './http/openapi.js';
 import { authRoutes, publicAuthPaths } from './routes/auth.js';
 import { agentRoutes } from './routes/agents.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -106,6 +107,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   http.setSerializerCompiler(serializerCompiler);
   installErrorHandling(http);
   installAuth(http, ctx, new Set(publicAuthPaths));
+  await installOpenApi(http);
   const metrics = createMetrics(ctx);
   let ready = false;
   http.get('/healthz', async () => ({ status: 'ok' }));
