@@ -227,7 +227,7 @@ export interface Follower {
   readonly frames: SseFrame[];
   /** resolves with the first frame (already seen or future) matching `pred` */
   next(pred: (f: SseFrame) => boolean, timeoutMs?: number): Promise<SseFrame>;
-  /** settles when the stream ends (by itself, by `stopWhen`, by close() or by the timeout) */
+  /** settles when the stream ends (by itself, by `stopWhen`, by close(), by the timeout, or the connection dropping) */
   readonly finished: Promise<SseFrame[]>;
   close(): void;
 }
@@ -247,10 +247,12 @@ export async function follow(open: (signal: AbortSignal) => Promise<Response>, o
       frames.push(f);
       for (const w of waiters) if (w.pred(f)) (waiters.delete(w), w.resolve(f));
     },
-  }).finally(() => {
-    ended = true;
-  });
-  finished.catch(() => {});
+  })
+    // a connection that drops (e.g. the server was killed) ends the stream: what arrived is the result
+    .catch(() => frames)
+    .finally(() => {
+      ended = true;
+    });
   return {
     frames,
     finished,

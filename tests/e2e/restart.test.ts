@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cleanupHome,
+  follow,
+  openEventsWith,
+  post,
+  postStream,
+  readSse,
+  sendAndStream,
+  startPlatform,
+  strictlyIncreasing,
+  textOf,
+  waitRun,
+  type Platform,
+} from './harness.js';
+
+/**
+ * Embedded mode, control plane killed mid-run and started again on the same home and port: nothing
+ * acknowledged is lost, the interrupted run ends with a clear error instead of hanging `running`,
+ * event ids keep increasing, and the session carries on.
+ */
+const slowText = (n: number) => Array.from({ length: n }, (_, i) => `tok${i + 1} `).join('');
+
+describe('control plane restart (embedded mode)', () => {
+  let p: Platform;
+  beforeAll(async () => {
+    p = await startPlatform();
+  });
+  afterAll(async () => {
+    await p?.stop();
+    if (p) cleanupHome(p);
+  });
+
+  it('SIGKILL mid-stream: the run ends RUN_INTERRUPTED with its partial text, queued work survives, the session works', async () => {
+    const { token, sessionId } = await p.chat();
+    const stream = await follow((s) => postStream(p, token, sessionId, '/slow 200 20', {}, s));
+    const runId = (await stream.next((f) => f.event === 'run')).data.runId!;
+    await stream.next((f) => f.event === 'text' && f.data.text === 'tok10 ');
+    // acknowledged before the crash: must run after it
+    const queued = await post(p, token, sessionId, '/echo queued before the crash');
+    expect(queued.status).toBe(202);
+
+    const port = new URL(p.url).port;
+    await p.stop('SIGKILL');
+    const seen = await stream.finished; // the connection dies with the process
+    expect(seen.some((f) => f.event === 'done')).toBe(false);
+    const lastSeenId = seen.at(-1)!.id!;
+
+    p = await startPlatform({ home: p.home, port: Number(port) });
+    expect(new URL(p.url).port).toBe(port);
+
+    // Not `running` any more: failed, with a clear code. (The token survives: the secret lives in the home.)
+    const run = await waitRun(p, token, runId);
+    expect(run).toMatchObject({ id: runId, status: 'failed', error: { code: 'RUN_INTERRUPTED' } });
+
+    // The replay after the restart: the events kept from before, then the error and `done`, ids still increasing.
+    const replay = await readSse(await openEventsWith(p, token, sessionId, { header: 0 }), {
+      until: (f) => f.event === 'done' && f.data.runId === runId,
+    });
+    expect(strictlyIncreasing(replay)).toBe(true);
+    const before = replay.filter((f) => f.id! <= lastSeenId);
+    for (const f of before) expect(seen.find((s) => s.id === f.id)).toEqual(f);
+    const [error, done] = replay.slice(-2);
+    expect(error!.data).toMatchObject({ type: 'error', runId, code: 'RUN_INTERRUPTED' });
+    expect(done!.data).toMatchObject({ type: 'done', runId, status: 'failed' });
+    expect(error!.id).toBeGreaterThan(lastSeenId); // ids are never reused after a crash
+
+    // The partial answer is kept: what the log holds of it, a real prefix of the full answer.
+    const partial = textOf(replay);
+    expect(partial.startsWith(slowText(5))).toBe(true);
+    expect(slowText(200).startsWith(partial)).toBe(true);
+    expect(partial.length).toBeLessThan(slowText(200).length);
+
+    // The message queued behind it runs now, and a new one after it.
+    expect(await waitRun(p, token, queued.body.runId)).toMatchObject({ status: 'completed' });
+    const after = await sendAndStream(p, token, sessionId, '/echo after the restart');
+    expect(after.at(-1)!.data.status).toBe('completed');
+    expect(textOf(after)).toBe('after the restart');
+    expect(after[0]!.id).toBeGreaterThan(done!.id!);
+
+    const history = await p.api('GET', `/sessions/${sessionId}/messages`, { token });
+    expect(history.body.data.map((m: any) => [m.role, m.content])).toEqual([
+      ['user', '/slow 200 20'],
+      ['assistant', partial],
+      ['user', '/echo queued before the crash'],
+      ['assistant', 'queued before the crash'],
+      ['user', '/echo after the restart'],
+      ['assistant', 'after the restart'],
+    ]);
+  });
+
+  it('SIGTERM with a client still following the session: a prompt, clean stop, and the client resumes afterwards', async () => {
+    const { token, sessionId } = await p.chat();
+    const first = await sendAndStream(p, token, sessionId, '/echo before');
+    const watcher = await follow((s) => openEventsWith(p, token, sessionId, { header: first.at(-1)!.id! }, s));
+    const t0 = Date.now();
+    p = await p.restart('SIGTERM');
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    await watcher.finished; // the server ended the stream
+    const resumed = await follow((s) => openEventsWith(p, token, sessionId, { header: first.at(-1)!.id! }, s), {
+      stopWhen: (f) => f.event === 'done',
+    });
+    const sent = await post(p, token, sessionId, '/echo after');
+    const frames = await resumed.finished;
+    expect(frames[0]!.data).toMatchObject({ type: 'run', runId: sent.body.runId });
+    expect(frames[0]!.id).toBeGreaterThan(first.at(-1)!.id!);
+    expect(textOf(frames)).toBe('after');
+  });
+});
