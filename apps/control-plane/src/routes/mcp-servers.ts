@@ -14,15 +14,18 @@ import {
   type McpServerInput,
 } from '../store/mcp-servers.js';
 
-const Fields = z.object({
+const Base = z.object({
   name: z.string().min(1).max(200),
   transport: z.enum(['stdio', 'streamable_http']),
   command: z.string().min(1).max(1000).optional(),
-  args: z.array(z.string().max(4000)).max(100).default([]),
-  env: z.record(z.string(), z.string().max(10_000)).default({}),
+  args: z.array(z.string().max(4000)).max(100),
+  env: z.record(z.string(), z.string().max(10_000)),
   url: z.url({ protocol: /^https?$/ }).optional(),
-  headers: z.record(z.string(), z.string().max(10_000)).default({}),
+  headers: z.record(z.string(), z.string().max(10_000)),
 });
+const Fields = Base.extend({ args: Base.shape.args.default([]), env: Base.shape.env.default({}), headers: Base.shape.headers.default({}) });
+/** PATCH: only what the caller sent. (Fields.partial() would fill in the defaults and wipe the stored args, env and headers.) */
+const PatchFields = Base.partial();
 
 function checked(input: z.infer<typeof Fields>): McpServerInput {
   if (input.transport === 'stdio' && !input.command) throw new SemibotError('VALIDATION_ERROR', 'stdio servers need `command`', 400);
@@ -52,7 +55,7 @@ export const mcpServerRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async
     return redacted(s);
   });
 
-  app.patch('/mcp-servers/:id', { schema: { params: Id, body: Fields.partial() } }, async (req) => {
+  app.patch('/mcp-servers/:id', { schema: { params: Id, body: PatchFields } }, async (req) => {
     const orgId = principal(req).orgId;
     const current = await getMcpServer(ctx.db, orgId, requireUuid(req.params.id, 'MCP server'));
     if (!current) throw notFound('MCP server');
