@@ -46,6 +46,10 @@ describe('SemiGraph MCP tools', () => {
     expect(server.status).toBe(201);
     expect(server.body).toMatchObject({ name: 'everything', transport: 'stdio', command: process.execPath });
     serverIds.push(server.body.id);
+    // PATCH changes only what it names: args (and env, headers) are kept
+    const patched = await p.api('PATCH', `/mcp-servers/${server.body.id}`, { token, body: { name: 'everything' } });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ name: 'everything', command: process.execPath, args: [everythingMain, 'stdio'] });
     const { sessionId } = await agentWithSession(p, token, { mcpServerIds: [server.body.id] });
 
     const frames = await sendAndStream(p, token, sessionId, '/tool mcp__everything__echo {"message":"hello over stdio"}');
@@ -137,6 +141,16 @@ describe('SemiGraph MCP tools', () => {
     const planeLines = p.logs.join('').split('\n').filter((l) => l.includes('"service":"runtime"'));
     expect(planeLines.length).toBeGreaterThan(0);
     for (const n of needles) expect(planeLines.filter((l) => l.includes(n))).toEqual([]);
+
+    // a PATCH of something else keeps the stored headers: the next call still carries them
+    const patched = await p.api('PATCH', `/mcp-servers/${created.body.id}`, { token, body: { name: 'remote' } });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ url: remote.url, headers: { Authorization: '***' } });
+    const seenBefore = remote.seen.length;
+    const again = await sendAndStream(p, token, sessionId, '/tool mcp__remote__echo {"message":"after patch"}');
+    expect(textOf(again)).toBe('Tool result: Echo: after patch');
+    expect(remote.seen.length).toBeGreaterThan(seenBefore);
+    expect(remote.seen.slice(seenBefore).every((r) => r.authorization === secret)).toBe(true);
   });
 
   it('an unreachable remote server is reported as a failed plan_step without its URL or headers; the turn goes on', async () => {
