@@ -35,14 +35,36 @@ export class RemoteMcp {
     return c;
   }
 
+  /**
+   * Runs `fn` on the server's client. A failure drops that client, so the next use connects afresh:
+   * a server that restarted has lost its MCP sessions and would refuse the old one forever.
+   */
+  private async use<T>(server: McpServer, fn: (client: Client) => Promise<T>): Promise<T> {
+    const pending = this.client(server);
+    const client = await pending;
+    try {
+      return await fn(client);
+    } catch (err) {
+      const key = `${server.id}@${server.updatedAt}`;
+      if (this.clients.get(key) === pending) {
+        this.clients.delete(key);
+        void client.close().catch(() => {});
+      }
+      throw err;
+    }
+  }
+
   async listTools(server: McpServer): Promise<McpToolInfo[]> {
-    const { tools } = await (await this.client(server)).listTools();
+    // read-only, so tried once more on a fresh connection (after a server restart, say)
+    const list = () => this.use(server, (c) => c.listTools());
+    const { tools } = await list().catch(list);
     return tools.map((t) => ({ name: t.name, description: t.description ?? '', inputSchema: t.inputSchema }));
   }
 
   async call(server: McpServer, tool: string, args: Record<string, unknown>): Promise<McpCallResult> {
     this.calls++;
-    const r = await (await this.client(server)).callTool({ name: tool, arguments: args }, undefined, { timeout: CALL_TIMEOUT_MS });
+    // not retried: the tool may have acted before the failure
+    const r = await this.use(server, (c) => c.callTool({ name: tool, arguments: args }, undefined, { timeout: CALL_TIMEOUT_MS }));
     return { content: r.content ?? r.toolResult, isError: r.isError === true };
   }
 
