@@ -215,7 +215,32 @@ export interface RemoteMcp {
   url: string;
   /** requests the proxy forwarded, with their Authorization header */
   seen: { method: string; authorization: string | undefined }[];
+  /** kills the server and starts a new one on the same port (its MCP sessions are gone) */
+  restartServer(): Promise<void>;
   stop(): Promise<void>;
+}
+
+function spawnEverythingHttp(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [everythingMain, 'streamableHttp'], {
+    env: { PATH: process.env.PATH, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`server-everything did not start: ${err}`)), 20_000);
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+      if (err.includes('listening on port')) (clearTimeout(t), resolve(child));
+    });
+    child.once('exit', (code) => (clearTimeout(t), reject(new Error(`server-everything exited ${code}: ${err}`))));
+  });
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await gone;
 }
 
 /**
@@ -224,19 +249,7 @@ export interface RemoteMcp {
  */
 export async function startRemoteEverything(): Promise<RemoteMcp> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [everythingMain, 'streamableHttp'], {
-    env: { PATH: process.env.PATH, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`server-everything did not start: ${err}`)), 20_000);
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      if (err.includes('listening on port')) (clearTimeout(t), resolve());
-    });
-    child.once('exit', (code) => (clearTimeout(t), reject(new Error(`server-everything exited ${code}: ${err}`))));
-  });
+  let child = await spawnEverythingHttp(port);
   const seen: RemoteMcp['seen'] = [];
   const proxy: Server = createServer((req, res) => {
     seen.push({ method: req.method ?? '', authorization: req.headers.authorization });
@@ -253,14 +266,14 @@ export async function startRemoteEverything(): Promise<RemoteMcp> {
   return {
     url,
     seen,
+    async restartServer() {
+      await kill(child);
+      child = await spawnEverythingHttp(port);
+    },
     async stop() {
       proxy.closeAllConnections();
       await new Promise((r) => proxy.close(r));
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGKILL');
-        await gone;
-      }
+      await kill(child);
     },
   };
 }

@@ -153,6 +153,18 @@ describe('SemiGraph MCP tools', () => {
     expect(remote.seen.slice(seenBefore).every((r) => r.authorization === secret)).toBe(true);
   });
 
+  it('a remote server that restarted (its MCP sessions gone) is reconnected to, not failed forever', async () => {
+    const { token } = await p.user();
+    const server = await p.api('POST', '/mcp-servers', { token, body: { name: 'flaky', transport: 'streamable_http', url: remote.url } });
+    const { sessionId } = await agentWithSession(p, token, { mcpServerIds: [server.body.id] });
+    const ask = async (message: string) => textOf(await sendAndStream(p, token, sessionId, `/tool mcp__flaky__echo {"message":"${message}"}`));
+    expect(await ask('before')).toBe('Tool result: Echo: before');
+    await remote.restartServer();
+    // the old MCP session is gone: the next turn's tool listing reconnects
+    expect(await ask('after')).toBe('Tool result: Echo: after');
+    expect(await ask('again')).toBe('Tool result: Echo: again');
+  });
+
   it('an unreachable remote server is reported as a failed plan_step without its URL or headers; the turn goes on', async () => {
     const { token } = await p.user();
     const url = `http://127.0.0.1:${await freePort()}/mcp`;
