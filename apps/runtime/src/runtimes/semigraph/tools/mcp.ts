@@ -56,6 +56,10 @@ export class McpHub {
           stderr: 'ignore',
         });
         await client.connect(transport, { timeout: 30_000 });
+        // a server that exits (crash, OOM) is started again on next use instead of staying "Not connected"
+        client.onclose = () => {
+          if (this.clients.get(key) === entry) this.clients.delete(key);
+        };
         const listed = await client.listTools();
         return { client, tools: listed.tools.map((t) => ({ name: t.name, description: t.description ?? '', inputSchema: t.inputSchema })) };
       })();
