@@ -47,6 +47,23 @@ export async function metric(p: Platform, name: string, labels: Record<string, s
 export const planeHome = (p: Platform, userId: string) => path.join(p.home, 'planes', userId);
 export const sessionWorkDir = (p: Platform, userId: string, sessionId: string) => path.join(planeHome(p, userId), 'sessions', sessionId, 'work');
 
+/** Child processes of `pid`, with their command lines (NUL-separated). */
+export function childrenOf(pid: number): { pid: number; cmdline: string }[] {
+  const out: { pid: number; cmdline: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[1]) !== pid || rest[0] === 'Z') continue;
+      out.push({ pid: Number(entry), cmdline: readFileSync(`/proc/${entry}/cmdline`, 'utf8') });
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return out;
+}
+
 /** Execution planes of this control plane: its child processes running runtime/dist/main.js. */
 export function planeProcesses(p: Platform): { pid: number; home: string; environ: string; cmdline: string }[] {
   const out: { pid: number; home: string; environ: string; cmdline: string }[] = [];

@@ -9,7 +9,10 @@ import {
   freePort,
   metric,
   planeHome,
+  planePid,
   planeProcesses,
+  processAlive,
+  childrenOf,
   startRemoteEverything,
   type RemoteMcp,
 } from './semigraph-helpers.js';
@@ -75,6 +78,24 @@ describe('SemiGraph MCP tools', () => {
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ action: 'mcp_call', target: 'mcp__everything__echo', runId, sessionId });
     expect(audit[0].details).toMatchObject({ server: 'everything', isError: false, args: { message: 'hello over stdio' } });
+  });
+
+  it('a stdio server that dies is started again on the next turn, not failed forever', async () => {
+    const { token, userId } = await p.user();
+    const server = await p.api('POST', '/mcp-servers', {
+      token,
+      body: { name: 'mortal', transport: 'stdio', command: process.execPath, args: [everythingMain, 'stdio'] },
+    });
+    const { sessionId } = await agentWithSession(p, token, { mcpServerIds: [server.body.id] });
+    const ask = async (message: string) => textOf(await sendAndStream(p, token, sessionId, `/tool mcp__mortal__echo {"message":"${message}"}`));
+    expect(await ask('one')).toBe('Tool result: Echo: one');
+    const plane = planePid(p, userId)!;
+    const servers = childrenOf(plane).filter((c) => c.cmdline.includes('server-everything'));
+    expect(servers).toHaveLength(1);
+    process.kill(servers[0]!.pid, 'SIGKILL');
+    await waitFor(async () => !processAlive(servers[0]!.pid), 5_000);
+    expect(await ask('two')).toBe('Tool result: Echo: two');
+    expect(childrenOf(plane).filter((c) => c.cmdline.includes('server-everything'))).toHaveLength(1);
   });
 
   it('an MCP tool error is reported as an error result, and the turn still completes', async () => {
