@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupHome, follow, postStream, sendAndStream, startPlatform, textOf, waitFor, type Platform, type SseFrame } from './harness.js';
-import { agentWithSession, framesOf, newSession, planePid, processAlive, sessionWorkDir } from './semigraph-helpers.js';
+import { agentWithSession, framesOf, newSession, planeHome, planePid, processAlive, sessionWorkDir } from './semigraph-helpers.js';
 
 /**
  * What outlives a turn: long-term memory (per user, never across orgs), usage and audit records,
@@ -103,6 +103,30 @@ describe('SemiGraph state across turns', () => {
     expect((await p.api('GET', '/usage?groupBy=model', { token: other.token })).body.data).toEqual([]);
     expect((await p.api('GET', `/audit?runId=${runId}`, { token: other.token })).body.data).toEqual([]);
     expect((await p.api('GET', '/audit', { token: other.token })).body.data).toEqual([]);
+  });
+
+  it('a plane that lost its disk restores the session (short-term memory, history) from the latest snapshot', async () => {
+    const { token, userId } = await p.user();
+    const { agentId, sessionId } = await agentWithSession(p, token, {});
+    const first = await sendAndStream(p, token, sessionId, '/echo the password is swordfish');
+    expect(first.at(-1)!.data.status).toBe('completed');
+    // a turn's snapshot is sent right after its `done`: by the end of the next turn the first one is stored
+    expect((await sendAndStream(p, token, sessionId, '/echo noted')).at(-1)!.data.status).toBe('completed');
+    const pid = planePid(p, userId)!;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(async () => !processAlive(pid), 5_000);
+    rmSync(planeHome(p, userId), { recursive: true, force: true });
+
+    const second = await sendAndStream(p, token, sessionId, '/tool run_command {"command":"cat ../memory/conversation.md"}');
+    expect(second.at(-1)!.data.status).toBe('completed');
+    const out = (framesOf(second, 'tool_result')[0]!.data.result as { stdout: string }).stdout;
+    expect(out).toContain('/echo the password is swordfish');
+    expect(out).toContain('the password is swordfish\n');
+    expect(out).not.toContain('cat ../memory'); // the current turn is not in it yet: this is the restored file
+    // and the model got the restored history (13 words): the same message in a fresh session costs fewer prompt tokens
+    const fresh = await sendAndStream(p, token, await newSession(p, token, agentId), '/tool run_command {"command":"cat ../memory/conversation.md"}');
+    const promptTokens = (frames: SseFrame[]) => framesOf(frames, 'usage')[0]!.data.tokensIn as number;
+    expect(promptTokens(second)).toBeGreaterThan(promptTokens(fresh) + 10);
   });
 
   it('a plane killed (SIGKILL) during a tool call: step_restart, the turn resumes from its checkpoint and the stored answer is whole', async () => {
