@@ -9,6 +9,7 @@ import { openSse } from '../events/sse.js';
 import { getAgent } from '../store/agents.js';
 import { listConversation } from '../store/messages.js';
 import { createSession, deleteSession, getSession, listSessions } from '../store/sessions.js';
+import { getRunById } from '../store/runs.js';
 
 const IdParams = z.object({ id: z.string() });
 const EventsQuery = z.object({ lastEventId: z.string().optional() });
@@ -70,22 +71,51 @@ export const sessionRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (
     if (!wantsStream) {
       return reply.status(202).send({ runId: result.run.id, messageId: result.messageId, duplicate: result.duplicate });
     }
-    await streamRun(reply, session.id, result.run.id, result.duplicate ? 0 : before);
+    await streamRun(reply, session.id, result.run.id, result.duplicate ? 0 : before, result.duplicate);
   });
 
-  /** The SSE stream of one run, from its first event to `done`; then the response ends. */
-  async function streamRun(reply: FastifyReply, sessionId: string, runId: string, afterId: number) {
+  /**
+   * The SSE stream of one run, from its first event to `done`; then the response ends. A duplicate
+   * post replays the run from the log; when its events are no longer retained (all of them, or its
+   * beginning), the client gets an explicit `resync` and the response ends — never a partial run, and
+   * never a stream left waiting for a `done` that was pruned.
+   */
+  async function streamRun(reply: FastifyReply, sessionId: string, runId: string, afterId: number, replay: boolean) {
     reply.hijack();
     const sse = openSse(reply.raw, { heartbeatMs: ctx.config.sseHeartbeatMs, headers: { 'x-run-id': runId } });
+    let started = !replay; // a replay must begin with the run's own `run` event
+    let lost = false;
     const sub = await ctx.events.subscribe(
       sessionId,
       afterId,
       (e) => {
+        if (lost) return;
+        if (!started) {
+          if (e.event.type !== 'run') return void (lost = true);
+          started = true;
+        }
         sse.send(e);
         if (e.event.type === 'done') sse.end();
       },
       { runId },
     );
+    if (replay && !started && !lost) {
+      // Nothing retained of it: if it has ended, its events are gone (appends still in flight land first).
+      const run = await getRunById(ctx.db, runId);
+      await ctx.events.flush();
+      lost = !started && run !== null && run.status !== 'queued' && run.status !== 'running';
+    }
+    if (lost) {
+      sub.unsubscribe();
+      sse.sendUnsequenced({
+        type: 'resync',
+        runId,
+        reason: `the events of run ${runId} are no longer retained; see GET /runs/${runId} and the session's messages`,
+        oldestRetainedId: null,
+      });
+      sse.end();
+      return;
+    }
     if (sse.closed) sub.unsubscribe();
     else sse.onClose(sub.unsubscribe);
   }
