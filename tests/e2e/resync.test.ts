@@ -4,6 +4,7 @@ import {
   follow,
   openEventsWith,
   post,
+  postStream,
   readSse,
   sendAndStream,
   startPlatform,
@@ -84,5 +85,39 @@ describe('event retention and resync', () => {
       '/echo after the resync',
       'after the resync',
     ]);
+  });
+
+  it('a duplicate post asking for SSE, whose run is no longer retained, gets `resync` and an ended response', async () => {
+    const { token, sessionId } = await p.chat();
+    const whole = await sendAndStream(p, token, sessionId, '/echo pruned entirely', { idempotencyKey: 'gone' });
+    const cut = await sendAndStream(p, token, sessionId, '/slow 30 1', { idempotencyKey: 'cut' }); // > RETENTION events
+    expect(whole.at(-1)!.data.status).toBe('completed');
+    expect(cut.length).toBeGreaterThan(RETENTION);
+    // retention is applied after each run: wait until it has cut into the second run
+    await waitFor(async () => {
+      const f = await readSse(await openEventsWith(p, token, sessionId, { header: cut[0]!.id! }), { until: () => true, timeoutMs: 3_000 });
+      return f[0]?.event === 'resync';
+    });
+    // a restart empties every in-memory copy: what is left is what retention kept
+    p = await p.restart();
+    const kept = await sendAndStream(p, token, sessionId, '/echo kept', { idempotencyKey: 'kept' });
+
+    for (const [key, content, runId] of [
+      ['gone', '/echo pruned entirely', whole[0]!.data.runId],
+      ['cut', '/slow 30 1', cut[0]!.data.runId],
+    ] as const) {
+      const res = await postStream(p, token, sessionId, content, { idempotencyKey: key });
+      expect(res.status).toBe(200);
+      const frames = await readSse(res, { timeoutMs: 5_000 }); // the response must end by itself
+      expect(frames.map((f) => f.event)).toEqual(['resync']);
+      expect(frames[0]!.data).toMatchObject({ type: 'resync', runId });
+      expect(frames[0]!.id).toBeNull();
+    }
+    // a retained run is still replayed whole
+    const dup = await readSse(await postStream(p, token, sessionId, '/echo kept', { idempotencyKey: 'kept' }), { timeoutMs: 5_000 });
+    expect(view(dup)).toEqual(view(kept));
+    // nothing was run twice
+    const history = await p.api('GET', `/sessions/${sessionId}/messages`, { token });
+    expect(history.body.data).toHaveLength(6);
   });
 });
