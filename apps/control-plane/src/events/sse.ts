@@ -66,6 +66,11 @@ export function openSse(raw: ServerResponse, opts: { heartbeatMs: number; header
     get closed() {
       return closed;
     },
-    onClose: (fn) => closers.push(fn),
+    // a client that left while the caller was still setting up (e.g. replaying from the database)
+    // must still release what the caller registers, or its subscription leaks
+    onClose: (fn) => {
+      if (closed) fn();
+      else closers.push(fn);
+    },
   };
 }
