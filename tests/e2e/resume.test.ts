@@ -122,4 +122,27 @@ describe('resuming a session stream', () => {
     const c = await readSse(await openEventsWith(p, token, sessionId, { query: b.at(-1)!.id! }), { until: isDone });
     expect(view([...a, ...b, ...c])).toEqual(view(await witness.finished));
   });
+
+  it('an idle stream carries heartbeat comments (every SSE_HEARTBEAT_MS, 1 s here)', async () => {
+    const sessionId = await newSession();
+    const ac = new AbortController();
+    const res = await openEventsWith(p, token, sessionId, {}, ac.signal);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const t0 = Date.now();
+    try {
+      while ((text.match(/^:.*$/gm) ?? []).length < 3 && Date.now() - t0 < 10_000) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+    } finally {
+      ac.abort();
+    }
+    // comments only: no events on an idle session
+    expect(text.split('\n').filter((l) => l !== '' && !l.startsWith(':'))).toEqual([]);
+    expect((text.match(/^:.*$/gm) ?? []).length).toBeGreaterThanOrEqual(3);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
 });
