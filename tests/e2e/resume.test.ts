@@ -123,6 +123,26 @@ describe('resuming a session stream', () => {
     expect(view([...a, ...b, ...c])).toEqual(view(await witness.finished));
   });
 
+  it('resuming from an id older than the in-memory window, mid-run, replays from the database then goes live', async () => {
+    const sessionId = await newSession();
+    const witness = await follow((s) => openEventsWith(p, token, sessionId, {}, s), { stopWhen: isDone, timeoutMs: 90_000 });
+    const { body } = await post(p, token, sessionId, '/slow 2500 1');
+    const part1 = await readSse(await openEventsWith(p, token, sessionId), { until: afterTexts(10) });
+    // let well over a thousand events pass, but come back before the run ends
+    await witness.next((f) => f.event === 'text' && f.data.text === 'tok1500 ', 60_000);
+    expect((await p.api('GET', `/runs/${body.runId}`, { token })).body.status).toBe('running');
+    const part2 = await readSse(await openEventsWith(p, token, sessionId, { header: part1.at(-1)!.id! }), {
+      until: isDone,
+      timeoutMs: 90_000,
+    });
+    const full = await witness.finished;
+    expect(full.at(-1)!.data).toMatchObject({ type: 'done', runId: body.runId, status: 'completed' });
+    const resumed = [...part1, ...part2];
+    expect(resumed.length).toBe(full.length);
+    expect(view(resumed)).toEqual(view(full));
+    expect(textOf(resumed)).toBe(slowText(2500));
+  });
+
   it('an idle stream carries heartbeat comments (every SSE_HEARTBEAT_MS, 1 s here)', async () => {
     const sessionId = await newSession();
     const ac = new AbortController();
