@@ -64,6 +64,11 @@ describe('control plane restart (embedded mode)', () => {
     expect(error!.data).toMatchObject({ type: 'error', runId, code: 'RUN_INTERRUPTED' });
     expect(done!.data).toMatchObject({ type: 'done', runId, status: 'failed' });
     expect(error!.id).toBeGreaterThan(lastSeenId); // ids are never reused after a crash
+    // The client that was cut off resumes from the last id it saw: exactly the rest, nothing twice.
+    const rest = await readSse(await openEventsWith(p, token, sessionId, { header: lastSeenId }), {
+      until: (f) => f.event === 'done' && f.data.runId === runId,
+    });
+    expect(rest).toEqual(replay.filter((f) => f.id! > lastSeenId));
 
     // The partial answer is kept: what the log holds of it, a real prefix of the full answer.
     const partial = textOf(replay);
