@@ -6,7 +6,6 @@ import { daemonEntry } from '@semibot/runtime';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { openDb } from './db/db.js';
-import { migrate } from './db/migrate.js';
 import { Tokens } from './auth/tokens.js';
 import { EventLog } from './events/event-log.js';
 import { WsGateway } from './gateway/ws-gateway.js';
@@ -16,7 +15,6 @@ import { ProcessDriver } from './scheduler/process-driver.js';
 import { RunEngine } from './runs/run-engine.js';
 import { RemoteMcp } from './mcp/remote-mcp.js';
 import { MemoryService } from './memory/memory-service.js';
-import { createOpenAICompatibleEmbedder } from '@semibot/llm';
 import { installErrorHandling } from './http/errors.js';
 import { installAuth } from './http/auth-hook.js';
 import { createMetrics } from './http/metrics.js';
@@ -45,17 +43,18 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   if (config.vmMode !== 'process') {
     throw new Error(`SEMIBOT_VM_MODE=${config.vmMode} is not available in this build; use 'process'`);
   }
-  const db = await openDb({ databaseUrl: config.databaseUrl, home: config.home });
-  const applied = await migrate(db);
+  // the database (PGlite compiles WASM) and the mock model start side by side
+  const [{ db, applied }, mock] = await Promise.all([
+    openDb({ databaseUrl: config.databaseUrl, home: config.home }),
+    config.llm ? null : startMockLlm({ port: 0 }),
+  ]);
   if (applied.length) logger.info({ applied, db: db.kind }, 'migrations applied');
 
   let llmNotice: string | null = null;
   let closeMock: (() => Promise<void>) | null = null;
-  let llm = config.llm;
-  if (!llm) {
-    const mock = await startMockLlm({ port: 0 });
+  const llm = config.llm ?? { baseUrl: mock!.url, apiKey: 'mock', model: 'mock-1' };
+  if (mock) {
     closeMock = mock.close;
-    llm = { baseUrl: mock.url, apiKey: 'mock', model: 'mock-1' };
     llmNotice = `SEMIBOT_LLM_BASE_URL is not set: answers come from the bundled mock model at ${mock.url} (it echoes). Set SEMIBOT_LLM_BASE_URL, SEMIBOT_LLM_API_KEY and SEMIBOT_LLM_MODEL to use a real model.`;
     logger.warn(llmNotice);
   }
@@ -89,7 +88,9 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   const runs = new RunEngine({ db, log: events, scheduler, logger: logger.child({ component: 'runs' }) });
   const remoteMcp = new RemoteMcp(logger.child({ component: 'remote-mcp' }));
   const embeddingModel = config.embeddingModel ?? (llmNotice ? 'mock-embed' : undefined);
-  const embedder = embeddingModel ? createOpenAICompatibleEmbedder({ baseUrl: llm.baseUrl, apiKey: llm.apiKey, model: embeddingModel }) : null;
+  const embedder = embeddingModel
+    ? async () => (await import('@semibot/llm')).createOpenAICompatibleEmbedder({ baseUrl: llm.baseUrl, apiKey: llm.apiKey, model: embeddingModel })
+    : null;
   const memory = new MemoryService(db, embedder, logger.child({ component: 'memory' }));
   const ctx: AppContext = { config, db, logger, tokens, events, gateway, scheduler, runs, remoteMcp, memory, planeRequests: {}, llm, llmNotice };
 

@@ -1,7 +1,9 @@
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
-import pg from 'pg';
+import { existsSync, mkdirSync } from 'node:fs';
+import type pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import { migrate } from './migrate.js';
+import { saveTemplate, seedFromTemplate } from './pglite-template.js';
 
 /** The one thing every store function needs: run a parameterised statement, get rows. */
 export interface Queryable {
@@ -24,12 +26,33 @@ export function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === PgCodes.uniqueViolation;
 }
 
-export async function openDb(opts: { databaseUrl?: string | undefined; home: string }): Promise<Db> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openPglite(path.join(opts.home, 'pgdata'));
+/** Opens and migrates the database: PostgreSQL at `databaseUrl`, else PGlite under `home`. */
+export async function openDb(opts: { databaseUrl?: string | undefined; home: string }): Promise<{ db: Db; applied: string[] }> {
+  if (opts.databaseUrl) {
+    const db = await openPostgres(opts.databaseUrl);
+    return { db, applied: await migrate(db) };
+  }
+  const dataDir = path.join(opts.home, 'pgdata');
+  const fresh = !existsSync(dataDir);
+  if (fresh && seedFromTemplate(dataDir)) {
+    const db = await openPglite(dataDir);
+    return { db, applied: await migrate(db) };
+  }
+  let db = await openPglite(dataDir);
+  const applied = await migrate(db);
+  if (fresh) {
+    // keep this empty, migrated directory for the next fresh home (see pglite-template.ts)
+    await db.close();
+    saveTemplate(dataDir);
+    db = await openPglite(dataDir);
+  }
+  return { db, applied };
 }
 
-export function openPostgres(url: string): Db {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+export async function openPostgres(url: string): Promise<Db> {
+  // loaded only when a server is configured: embedded mode never needs the driver
+  const { default: driver } = await import('pg');
+  const pool: pg.Pool = new driver.Pool({ connectionString: url, max: 10 });
   // A dropped idle connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   return {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Db } from './db.js';
 
-const migrationsDir = fileURLToPath(new URL('../../migrations/', import.meta.url));
+export const migrationsDir = fileURLToPath(new URL('../../migrations/', import.meta.url));
 /** Any fixed number: replicas starting together take turns on it. */
 const MIGRATION_LOCK = 7_310_001;
 

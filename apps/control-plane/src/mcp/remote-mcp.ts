@@ -1,5 +1,4 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Logger } from 'pino';
 import type { McpCallResult, McpToolInfo } from '@semibot/protocol';
 import type { McpServer } from '../store/mcp-servers.js';
@@ -21,6 +20,12 @@ export class RemoteMcp {
     let c = this.clients.get(key);
     if (!c) {
       c = (async () => {
+        // loaded on first use: most control planes never call a remote MCP server, and the SDK
+        // costs ~100 ms of start-up
+        const [{ Client }, { StreamableHTTPClientTransport }] = await Promise.all([
+          import('@modelcontextprotocol/sdk/client/index.js'),
+          import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+        ]);
         const client = new Client({ name: 'semibot-control-plane', version: '0.1.0' });
         const transport = new StreamableHTTPClientTransport(new URL(server.url!), { requestInit: { headers: server.headers } });
         await client.connect(transport, { timeout: 30_000 });

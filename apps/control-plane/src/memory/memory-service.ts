@@ -13,14 +13,17 @@ const RRF_K = 60;
  * model degrades search to full text, never fails a save.
  */
 export class MemoryService {
+  private embedder: Embedder | null = null;
+
+  /** `embedder` may be a factory, so the LLM SDK loads only when memory is first used. */
   constructor(
     private readonly db: Db,
-    private readonly embedder: Embedder | null,
+    private readonly makeEmbedder: Embedder | (() => Promise<Embedder>) | null,
     private readonly logger: Logger,
   ) {}
 
   get vectors(): boolean {
-    return this.embedder !== null;
+    return this.makeEmbedder !== null;
   }
 
   async save(m: Parameters<typeof insertMemory>[1]): Promise<Memory> {
@@ -45,7 +48,8 @@ export class MemoryService {
   }
 
   private async embed(text: string): Promise<number[] | null> {
-    if (!this.embedder) return null;
+    if (!this.makeEmbedder) return null;
+    this.embedder ??= typeof this.makeEmbedder === 'function' ? await this.makeEmbedder() : this.makeEmbedder;
     try {
       const [v] = await this.embedder.embed([text]);
       if (!v || v.length === 0) return null;

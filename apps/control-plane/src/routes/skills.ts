@@ -5,8 +5,7 @@ import type { AppContext } from '../context.js';
 import { isUniqueViolation } from '../db/db.js';
 import { principal } from '../http/auth-hook.js';
 import { notFound, requireUuid } from '../http/errors.js';
-import { filesFromTar, filesFromZip } from '../skills/archives.js';
-import { MAX_SKILL_BYTES, parseSkillPackage } from '../skills/package.js';
+import { MAX_SKILL_BYTES } from '../skills/limits.js';
 import { deleteSkill, getSkill, insertSkill, listSkills, type SkillFileInput } from '../store/skills.js';
 
 const ARCHIVE_TYPES = ['application/gzip', 'application/x-gzip', 'application/x-tar', 'application/zip', 'application/octet-stream'];
@@ -37,6 +36,11 @@ export const skillRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
     let files: SkillFileInput[];
     let name = req.query.name;
+    // archive and YAML parsers load on the first upload, not at start-up
+    const [{ filesFromTar, filesFromZip }, { parseSkillPackage }] = await Promise.all([
+      import('../skills/archives.js'),
+      import('../skills/package.js'),
+    ]);
     if (Buffer.isBuffer(req.body)) {
       const body = req.body;
       files = type === 'application/zip' || (body[0] === 0x50 && body[1] === 0x4b) ? await filesFromZip(body) : await filesFromTar(body);

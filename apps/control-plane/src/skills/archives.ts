@@ -4,7 +4,7 @@ import tar from 'tar-stream';
 import yauzl from 'yauzl';
 import { SemibotError } from '@semibot/protocol';
 import type { SkillFileInput } from '../store/skills.js';
-import { MAX_SKILL_BYTES, MAX_SKILL_FILES } from './package.js';
+import { MAX_SKILL_BYTES, MAX_SKILL_FILES } from './limits.js';
 
 const invalid = (message: string) => new SemibotError('VALIDATION_ERROR', message, 400);
 

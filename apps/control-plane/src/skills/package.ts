@@ -3,8 +3,7 @@ import { SemibotError } from '@semibot/protocol';
 import { parse as parseYaml } from 'yaml';
 import type { SkillFileInput } from '../store/skills.js';
 
-export const MAX_SKILL_BYTES = 5 * 1024 * 1024;
-export const MAX_SKILL_FILES = 500;
+import { MAX_SKILL_BYTES, MAX_SKILL_FILES } from './limits.js';
 
 const invalid = (message: string) => new SemibotError('VALIDATION_ERROR', message, 400);
 

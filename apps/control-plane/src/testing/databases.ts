@@ -37,7 +37,7 @@ export const testDatabases: TestDb[] = [
       await admin.query(`CREATE DATABASE ${name}`);
       const url = new URL(serverUrl!);
       url.pathname = `/${name}`;
-      const db = openPostgres(url.toString());
+      const db = await openPostgres(url.toString());
       await migrate(db);
       return {
         db,

@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { migrationsDir } from './migrate.js';
+
+/**
+ * A fresh embedded database costs PGlite's initdb (seconds; measured 3–7 s on this project's
+ * 2-core machines) where reopening one costs ~0.6 s. So the first start on a machine keeps a
+ * copy of its freshly migrated, still empty data directory, and later fresh homes start from a
+ * copy of it. The copy is keyed by the PGlite version and the migrations' contents, so it can
+ * never be a different schema or engine; SEMIBOT_PGLITE_TEMPLATE=off disables it.
+ */
+export function templateDir(): string | null {
+  if (process.env.SEMIBOT_PGLITE_TEMPLATE === 'off') return null;
+  const version = pgliteVersion();
+  const hash = createHash('sha256').update(version);
+  for (const f of readdirSync(migrationsDir).sort()) hash.update(f).update(readFileSync(path.join(migrationsDir, f)));
+  const cacheRoot = process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache');
+  return path.join(cacheRoot, 'semibot', `pglite-${version}-${hash.digest('hex').slice(0, 16)}`);
+}
+
+/** PGlite's package.json is not in its exports map: find it beside the resolved entry point. */
+function pgliteVersion(): string {
+  let dir = path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Seeds `dataDir` from the template when both a template exists and `dataDir` does not. */
+export function seedFromTemplate(dataDir: string): boolean {
+  const template = templateDir();
+  if (!template || existsSync(dataDir) || !existsSync(path.join(template, 'PG_VERSION'))) return false;
+  cpSync(template, dataDir, { recursive: true });
+  return true;
+}
+
+/** Saves a just-migrated, closed, empty data directory as the template (first writer wins). */
+export function saveTemplate(dataDir: string): void {
+  const template = templateDir();
+  if (!template || existsSync(template)) return;
+  mkdirSync(path.dirname(template), { recursive: true });
+  const tmp = `${template}.tmp-${process.pid}`;
+  try {
+    cpSync(dataDir, tmp, { recursive: true });
+    renameSync(tmp, template);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another process saved it first, or no room: start slow next time
+  }
+}
