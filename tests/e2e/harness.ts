@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,41 +33,9 @@ export interface Platform {
 
 let seq = 0;
 
-/**
- * A migrated, empty embedded database to start fresh homes from. Migrating a new PGlite database
- * takes ~3 s of CPU, most of a platform's start; copying one takes ~0.3 s. The template is keyed by
- * the migrations and the PGlite version, made once (by a real start and clean stop) and shared by
- * all test workers. Nothing else of a home is shared: each platform still generates its own secret.
- */
-let template: Promise<string> | null = null;
-function pgTemplate(): Promise<string> {
-  return (template ??= (async () => {
-    const migrations = path.join(root, 'apps/control-plane/migrations');
-    const hash = createHash('sha256');
-    for (const f of readdirSync(migrations).sort()) hash.update(f).update(readFileSync(path.join(migrations, f)));
-    hash.update(readFileSync(path.join(root, 'node_modules/@electric-sql/pglite/package.json')));
-    const dir = path.join(tmpdir(), `semibot-e2e-pgdata-${hash.digest('hex').slice(0, 16)}`);
-    if (existsSync(path.join(dir, 'PG_VERSION'))) return dir;
-    const p = await startPlatform({ template: false });
-    await p.stop();
-    try {
-      renameSync(path.join(p.home, 'pgdata'), dir); // atomic; if another worker was first, theirs is kept
-    } catch {
-      /* already there */
-    }
-    cleanupHome(p);
-    return dir;
-  })());
-}
-
 /** Starts the real control plane as a child process (which starts planes and the mock model itself). */
-export async function startPlatform(opts: { env?: Record<string, string>; home?: string; port?: number; template?: boolean } = {}): Promise<Platform> {
-  let home = opts.home;
-  if (!home) {
-    const pgdata = opts.template !== false && !opts.env?.DATABASE_URL ? await pgTemplate() : null;
-    home = mkdtempSync(path.join(tmpdir(), 'semibot-e2e-'));
-    if (pgdata) cpSync(pgdata, path.join(home, 'pgdata'), { recursive: true });
-  }
+export async function startPlatform(opts: { env?: Record<string, string>; home?: string; port?: number } = {}): Promise<Platform> {
+  const home = opts.home ?? mkdtempSync(path.join(tmpdir(), 'semibot-e2e-'));
   const logs: string[] = [];
   const child = spawn(process.execPath, [controlPlaneMain], {
     env: {
