@@ -12,13 +12,23 @@ import {
   textOf,
   waitRun,
   type Platform,
+  type SseFrame,
 } from './harness.js';
 
 /**
  * Embedded mode, control plane killed mid-run and started again on the same home and port: nothing
- * acknowledged is lost, the interrupted run ends with a clear error instead of hanging `running`,
+ * acknowledged is lost, the interrupted run resumes on a fresh plane (never hangs `running`),
  * event ids keep increasing, and the session carries on.
  */
+/** The client rule for one run's text: `step_restart` keeps its first textLength characters. */
+function clientText(frames: SseFrame[]): string {
+  let text = '';
+  for (const f of frames) {
+    if (f.event === 'text') text += f.data.text as string;
+    if (f.event === 'step_restart') text = text.slice(0, f.data.textLength as number);
+  }
+  return text;
+}
 const slowText = (n: number) => Array.from({ length: n }, (_, i) => `tok${i + 1} `).join('');
 
 describe('control plane restart (embedded mode)', () => {
@@ -31,9 +41,9 @@ describe('control plane restart (embedded mode)', () => {
     if (p) cleanupHome(p);
   });
 
-  it('SIGKILL mid-stream: the run ends RUN_INTERRUPTED with its partial text, queued work survives, the session works', async () => {
+  it('SIGKILL mid-stream: the run resumes on a fresh plane after the restart, queued work survives, ids never repeat', async () => {
     const { token, sessionId } = await p.chat();
-    const stream = await follow((s) => postStream(p, token, sessionId, '/slow 200 20', {}, s));
+    const stream = await follow((s) => postStream(p, token, sessionId, '/slow 60 20', {}, s));
     const runId = (await stream.next((f) => f.event === 'run')).data.runId!;
     await stream.next((f) => f.event === 'text' && f.data.text === 'tok10 ');
     // acknowledged before the crash: must run after it
@@ -49,44 +59,38 @@ describe('control plane restart (embedded mode)', () => {
     p = await startPlatform({ home: p.home, port: Number(port) });
     expect(new URL(p.url).port).toBe(port);
 
-    // Not `running` any more: failed, with a clear code. (The token survives: the secret lives in the home.)
+    // Not left `running`: re-delivered as attempt 2 (its plane died with the control plane) and completed.
     const run = await waitRun(p, token, runId);
-    expect(run).toMatchObject({ id: runId, status: 'failed', error: { code: 'RUN_INTERRUPTED' } });
+    expect(run).toMatchObject({ id: runId, status: 'completed', attempt: 2 });
 
-    // The replay after the restart: the events kept from before, then the error and `done`, ids still increasing.
+    // The replay after the restart: the events kept from before, then step_restart and the rest, ids increasing.
     const replay = await readSse(await openEventsWith(p, token, sessionId, { header: 0 }), {
       until: (f) => f.event === 'done' && f.data.runId === runId,
     });
     expect(strictlyIncreasing(replay)).toBe(true);
-    const before = replay.filter((f) => f.id! <= lastSeenId);
-    for (const f of before) expect(seen.find((s) => s.id === f.id)).toEqual(f);
-    const [error, done] = replay.slice(-2);
-    expect(error!.data).toMatchObject({ type: 'error', runId, code: 'RUN_INTERRUPTED' });
-    expect(done!.data).toMatchObject({ type: 'done', runId, status: 'failed' });
-    expect(error!.id).toBeGreaterThan(lastSeenId); // ids are never reused after a crash
+    for (const f of replay.filter((r) => r.id! <= lastSeenId)) expect(seen.find((s) => s.id === f.id)).toEqual(f);
+    const restart = replay.find((f) => f.event === 'step_restart')!;
+    expect(restart.data).toMatchObject({ runId, stepId: '0:plan', textLength: 0, attempt: 2 });
+    expect(restart.id).toBeGreaterThan(lastSeenId); // ids are never reused after a crash
     // The client that was cut off resumes from the last id it saw: exactly the rest, nothing twice.
     const rest = await readSse(await openEventsWith(p, token, sessionId, { header: lastSeenId }), {
       until: (f) => f.event === 'done' && f.data.runId === runId,
     });
     expect(rest).toEqual(replay.filter((f) => f.id! > lastSeenId));
-
-    // The partial answer is kept: what the log holds of it, a real prefix of the full answer.
-    const partial = textOf(replay);
-    expect(partial.startsWith(slowText(5))).toBe(true);
-    expect(slowText(200).startsWith(partial)).toBe(true);
-    expect(partial.length).toBeLessThan(slowText(200).length);
+    // What a client shows, applying step_restart (keep textLength chars, then append): the answer, once.
+    expect(clientText(replay)).toBe(slowText(60));
+    expect(clientText([...seen, ...rest])).toBe(slowText(60));
 
     // The message queued behind it runs now, and a new one after it.
     expect(await waitRun(p, token, queued.body.runId)).toMatchObject({ status: 'completed' });
     const after = await sendAndStream(p, token, sessionId, '/echo after the restart');
     expect(after.at(-1)!.data.status).toBe('completed');
     expect(textOf(after)).toBe('after the restart');
-    expect(after[0]!.id).toBeGreaterThan(done!.id!);
 
     const history = await p.api('GET', `/sessions/${sessionId}/messages`, { token });
     expect(history.body.data.map((m: any) => [m.role, m.content])).toEqual([
-      ['user', '/slow 200 20'],
-      ['assistant', partial],
+      ['user', '/slow 60 20'],
+      ['assistant', slowText(60)],
       ['user', '/echo queued before the crash'],
       ['assistant', 'queued before the crash'],
       ['user', '/echo after the restart'],

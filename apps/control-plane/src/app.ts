@@ -35,7 +35,6 @@ export interface App {
   close(): Promise<void>;
 }
 
-const MAX_BOOTSTRAP_ATTEMPTS = 5;
 const EVENT_STATE_IDLE_MS = 10 * 60_000;
 
 /** The composition root: every resource built once and handed to the systems that use it. */
@@ -69,6 +68,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     heartbeatIntervalMs: config.vmHeartbeatIntervalMs,
     heartbeatTimeoutMs: config.vmHeartbeatTimeoutMs,
     llm: () => resolvedLlm,
+    vmTokenTtlS: config.vmTokenTtlS,
   });
   const driver = new ProcessDriver(config.runtimeEntry ?? daemonEntry, logger.child({ component: 'process-driver' }));
   let address = '';
@@ -83,9 +83,19 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     logLevel: config.logLevel,
     connectTimeoutMs: config.vmConnectTimeoutMs,
     cooldownMs: config.vmBootstrapCooldownMs,
-    maxAttempts: MAX_BOOTSTRAP_ATTEMPTS,
+    maxAttempts: config.vmBootstrapMaxAttempts,
+    idleTimeoutMs: config.vmIdleTimeoutMs,
   });
-  const runs = new RunEngine({ db, log: events, scheduler, logger: logger.child({ component: 'runs' }) });
+  const runs = new RunEngine({
+    db,
+    log: events,
+    scheduler,
+    logger: logger.child({ component: 'runs' }),
+    reconnectGraceMs: config.vmReconnectGraceMs,
+    maxAttempts: config.runMaxAttempts,
+  });
+  scheduler.onPlaneExit = (instanceId, why) => runs.planeLoss.onExited(instanceId, why);
+  scheduler.isBusy = (userId) => runs.busy(userId);
   const remoteMcp = new RemoteMcp(logger.child({ component: 'remote-mcp' }));
   const embeddingModel = config.embeddingModel ?? (llmNotice ? 'mock-embed' : undefined);
   const embedder = embeddingModel
@@ -139,8 +149,9 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     ctx,
     async listen() {
       address = await http.listen({ port: config.port, host: config.host });
-      const recovered = await runs.recover();
-      if (recovered.interrupted) logger.warn(recovered, 'runs interrupted by the previous shutdown were ended');
+      await scheduler.reapOrphans();
+      const recovered = await runs.planeLoss.recover();
+      if (recovered.resumed) logger.warn(recovered, 'runs interrupted by the previous shutdown are being resumed');
       ready = true;
       return address;
     },

@@ -37,6 +37,14 @@ const EnvSchema = z.object({
   VM_HEARTBEAT_TIMEOUT_MS: ms(30_000),
   /** after a failed bootstrap, wait this long before trying again @default 30s */
   VM_BOOTSTRAP_COOLDOWN_MS: ms(30_000),
+  /** failed starts in a row before a plane is `failed` @default 5 */
+  VM_BOOTSTRAP_MAX_ATTEMPTS: z.coerce.number().int().positive().default(5),
+  /** a run waits this long for its plane to reconnect before going to a fresh plane @default 10s */
+  VM_RECONNECT_GRACE_MS: ms(10_000),
+  /** a plane with no run for this long is stopped (after a final snapshot); 0 = never @default 15 min */
+  VM_IDLE_TIMEOUT_MS: ms(15 * 60_000),
+  /** deliveries of one run (first + re-deliveries after lost planes) @default 3 */
+  RUN_MAX_ATTEMPTS: z.coerce.number().int().positive().default(3),
   /** events kept per session after a run ends; older ids get `resync` @default 10000 */
   SEMIBOT_EVENT_RETENTION: z.coerce.number().int().positive().default(10_000),
   /** SSE heartbeat comment period @default 15s */
@@ -68,6 +76,10 @@ export interface Config {
   vmHeartbeatIntervalMs: number;
   vmHeartbeatTimeoutMs: number;
   vmBootstrapCooldownMs: number;
+  vmBootstrapMaxAttempts: number;
+  vmReconnectGraceMs: number;
+  vmIdleTimeoutMs: number;
+  runMaxAttempts: number;
   eventRetention: number;
   sseHeartbeatMs: number;
   bodyLimitBytes: number;
@@ -103,6 +115,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     vmHeartbeatIntervalMs: e.VM_HEARTBEAT_INTERVAL_MS,
     vmHeartbeatTimeoutMs: e.VM_HEARTBEAT_TIMEOUT_MS,
     vmBootstrapCooldownMs: e.VM_BOOTSTRAP_COOLDOWN_MS,
+    vmBootstrapMaxAttempts: e.VM_BOOTSTRAP_MAX_ATTEMPTS,
+    vmReconnectGraceMs: e.VM_RECONNECT_GRACE_MS,
+    vmIdleTimeoutMs: e.VM_IDLE_TIMEOUT_MS,
+    runMaxAttempts: e.RUN_MAX_ATTEMPTS,
     eventRetention: e.SEMIBOT_EVENT_RETENTION,
     sseHeartbeatMs: e.SSE_HEARTBEAT_MS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,

@@ -17,7 +17,7 @@ const MAX_BUFFERED_EVENTS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 type Init = MsgOf<ControlToPlane, 'init'>;
-type Inbound = Exclude<ControlToPlane, { type: 'init' | 'response' | 'resume_response' }>;
+type Inbound = Exclude<ControlToPlane, { type: 'init' | 'response' | 'resume_response' | 'token' }>;
 
 export interface ConnectionOptions {
   url: string;
@@ -53,10 +53,12 @@ export class ControlConnection {
   private nextRequestId = 1;
   private stopped = false;
   private ticket: string | undefined;
+  private token: string;
   droppedEvents = 0;
 
   constructor(private readonly o: ConnectionOptions) {
     this.ticket = o.ticket;
+    this.token = o.token;
   }
 
   connect(): void {
@@ -65,7 +67,7 @@ export class ControlConnection {
     this.ws = ws;
     ws.on('open', () => {
       (ws as unknown as { _socket?: { setNoDelay(v: boolean): void } })._socket?.setNoDelay(true);
-      ws.send(JSON.stringify({ type: 'auth', token: this.o.token, ticket: this.ticket, protocolVersion: PROTOCOL_VERSION, pid: process.pid }));
+      ws.send(JSON.stringify({ type: 'auth', token: this.token, ticket: this.ticket, protocolVersion: PROTOCOL_VERSION, pid: process.pid }));
     });
     ws.on('message', (data) => this.onFrame(data.toString()));
     ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
@@ -105,6 +107,9 @@ export class ControlConnection {
         else p.reject(new Error(`${msg.error?.code ?? 'INTERNAL_ERROR'}: ${msg.error?.message ?? 'request failed'}`));
         return;
       }
+      case 'token':
+        this.token = msg.token; // reconnects from now on use the renewed token
+        return;
       case 'resume_response':
         for (const r of msg.results) {
           const p = this.pending.get(r.requestId);

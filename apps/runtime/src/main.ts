@@ -76,9 +76,13 @@ if (parentPid > 0) {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
+    // stop cleanly: abort turns (they checkpoint), send a final snapshot, then close and exit
     sessions.abortAll();
-    connection.close();
-    void semigraph.close();
-    setTimeout(() => process.exit(0), 100).unref();
+    sessions.snapshotAll();
+    setTimeout(() => {
+      connection.close();
+      void semigraph.close();
+      setTimeout(() => process.exit(0), 100).unref();
+    }, 100).unref();
   });
 }

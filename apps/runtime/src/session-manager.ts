@@ -14,6 +14,8 @@ import type {
 import type { PlaneServices, RuntimeAdapter, TurnContext } from './adapter.js';
 import { ShortTermMemory } from './short-term-memory.js';
 
+const PLANE_STOPPING = 'plane stopping';
+
 interface PlaneSession {
   id: string;
   agent: AgentSpec;
@@ -50,7 +52,7 @@ export class SessionManager {
     return { activeSessions: this.sessions.size, activeRuns: this.running };
   }
 
-  handle(msg: Exclude<ControlToPlane, { type: 'init' | 'response' | 'resume_response' }>): void {
+  handle(msg: Exclude<ControlToPlane, { type: 'init' | 'response' | 'resume_response' | 'token' }>): void {
     switch (msg.type) {
       case 'start_session': {
         const s = this.sessions.get(msg.sessionId);
@@ -149,6 +151,8 @@ export class SessionManager {
           this.d.send({ type: 'fire_and_forget', method: 'usage_report', params: { ...u, sessionId: s.id, runId: msg.runId } }),
       });
       if ((s.attempts.get(msg.runId) ?? 0) > msg.attempt) return; // superseded: the newer attempt records the turn
+      // stopped with the plane: no `done` — the control plane re-delivers the run to a fresh plane
+      if (abort.signal.reason === PLANE_STOPPING) return;
       s.attempts.delete(msg.runId);
       s.history.push({ role: 'user', content: msg.content });
       if (result.answer) s.history.push({ role: 'assistant', content: result.answer });
@@ -156,6 +160,7 @@ export class SessionManager {
       send({ type: 'done', status: result.status });
       this.d.services.fire('snapshot_sync', memory.snapshot(s.id, s.history) as unknown as Record<string, unknown>);
     } catch (err) {
+      if (abort.signal.reason === PLANE_STOPPING) return;
       log.error({ err }, 'turn failed');
       send({ type: 'error', code: 'RUNTIME_ERROR', message: (err as Error).message });
       send({ type: 'done', status: abort.signal.aborted ? 'cancelled' : 'failed' });
@@ -180,7 +185,17 @@ export class SessionManager {
     return messages;
   }
 
+  /** A last snapshot of every session with state (the plane is about to stop). */
+  snapshotAll(): void {
+    for (const s of this.sessions.values()) {
+      if (!s.history) continue;
+      const memory = new ShortTermMemory(this.sessionDir(s.id));
+      this.d.services.fire('snapshot_sync', memory.snapshot(s.id, s.history) as unknown as Record<string, unknown>);
+    }
+  }
+
+  /** The plane is stopping: turns end at once, reporting nothing (their runs are re-delivered). */
   abortAll(): void {
-    for (const s of this.sessions.values()) s.current?.abort.abort();
+    for (const s of this.sessions.values()) s.current?.abort.abort(PLANE_STOPPING);
   }
 }

@@ -156,6 +156,8 @@ export const ResumeResponseMsg = z.object({
     }),
   ),
 });
+/** A fresh VM token, sent well before the current one expires; the plane uses it to reconnect. */
+export const TokenMsg = z.object({ type: z.literal('token'), token: z.string().min(1).max(4096), expiresInS: z.number().int().positive() });
 /** Sent when a frame is refused without closing the socket (e.g. an unknown session). */
 export const ErrorMsg = z.object({
   type: z.literal('error'),
@@ -171,6 +173,7 @@ export const ControlToPlane = z.discriminatedUnion('type', [
   StopSessionMsg,
   ResponseMsg,
   ResumeResponseMsg,
+  TokenMsg,
   ErrorMsg,
 ]);
 export type ControlToPlane = z.infer<typeof ControlToPlane>;

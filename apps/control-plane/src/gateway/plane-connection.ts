@@ -15,6 +15,8 @@ export class PlaneConnection {
   constructor(
     readonly ws: WebSocket,
     readonly principal: VmPrincipal,
+    /** true when this connection presented a bootstrap's one-time ticket: a new plane process */
+    readonly freshBootstrap: boolean,
     readonly connectedAt = Date.now(),
   ) {}
 

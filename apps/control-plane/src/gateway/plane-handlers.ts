@@ -51,9 +51,15 @@ export function planeHandlers(ctx: AppContext): GatewayHandlers {
   const p = (conn: PlaneConnection) => conn.principal;
 
   return {
-    onConnected: () => {},
+    onConnected: (conn) => {
+      ctx.scheduler.touch(conn.instanceId);
+      ctx.runs.planeLoss.onConnected(conn);
+    },
+    onHeartbeat: (conn) => {
+      if (conn.activeRuns > 0) ctx.scheduler.touch(conn.instanceId);
+    },
     onDisconnected: (conn, reason) => {
-      ctx.runs.onPlaneGone(conn, reason);
+      ctx.runs.planeLoss.onDisconnected(conn, reason);
       void ctx.scheduler.onDisconnected(conn.instanceId).catch(() => {});
     },
     onSseEvent: (conn, msg) => ctx.runs.onPlaneEvent(conn, msg),

@@ -17,6 +17,7 @@ import type { Db } from '../db/db.js';
 import { sha256, type Tokens } from '../auth/tokens.js';
 import { consumeTicket, getVm, markConnected, touchHeartbeat } from '../store/vms.js';
 import { PlaneConnection } from './plane-connection.js';
+import { RequestResults, type RequestOutcome } from './request-results.js';
 
 export const WS_PATH = '/ws/vm';
 const MAX_FRAME_BYTES = 1024 * 1024;
@@ -25,6 +26,7 @@ const AUTH_TIMEOUT_MS = 5_000;
 /** What the gateway hands on; the run engine and scheduler implement it. */
 export interface GatewayHandlers {
   onConnected(conn: PlaneConnection): void;
+  onHeartbeat?(conn: PlaneConnection): void;
   onDisconnected(conn: PlaneConnection, reason: string): void;
   onSseEvent(conn: PlaneConnection, msg: MsgOf<PlaneToControl, 'sse_event'>): void;
   onRequest(conn: PlaneConnection, msg: MsgOf<PlaneToControl, 'request'>): Promise<unknown>;
@@ -38,6 +40,8 @@ export interface GatewayOptions {
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   llm: () => LlmConfig;
+  /** VM token lifetime; a fresh token is sent at half of it */
+  vmTokenTtlS: number;
 }
 
 /** The /ws/vm endpoint: authenticates planes, tracks heartbeats, validates and routes every frame. */
@@ -46,6 +50,7 @@ export class WsGateway {
   private readonly byInstance = new Map<string, PlaneConnection>();
   private readonly waiters = new Map<string, Set<(c: PlaneConnection) => void>>();
   private handlers: GatewayHandlers | null = null;
+  readonly results = new RequestResults();
   private sweep: NodeJS.Timeout | null = null;
   counters = { framesIn: 0, framesOut: 0, badFrames: 0, authFailures: 0 };
 
@@ -147,7 +152,7 @@ export class WsGateway {
     }
     if (ws.readyState !== ws.OPEN) return null;
 
-    const conn = new PlaneConnection(ws, principal);
+    const conn = new PlaneConnection(ws, principal, vm.connectTicketHash !== null);
     const previous = this.byInstance.get(conn.instanceId);
     this.byInstance.set(conn.instanceId, conn);
     previous?.close(CloseCodes.replaced, 'REPLACED');
@@ -161,6 +166,11 @@ export class WsGateway {
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       llm: this.opts.llm(),
     });
+    const renew = setInterval(() => {
+      void this.opts.tokens.signVm(principal).then((token) => this.send(conn, { type: 'token', token, expiresInS: this.opts.vmTokenTtlS }));
+    }, (this.opts.vmTokenTtlS * 1000) / 2);
+    renew.unref();
+    ws.once('close', () => clearInterval(renew));
     this.opts.logger.info({ instanceId: vm.id, userId: principal.userId }, 'plane connected');
     this.handlers?.onConnected(conn);
     for (const w of this.waiters.get(conn.instanceId) ?? []) w(conn);
@@ -184,31 +194,36 @@ export class WsGateway {
       case 'heartbeat':
         conn.lastHeartbeatAt = Date.now();
         conn.activeRuns = msg.activeRuns;
+        this.handlers?.onHeartbeat?.(conn);
         conn.rssBytes = msg.rssBytes ?? null;
         void touchHeartbeat(this.opts.db, conn.instanceId).catch(() => {});
         return;
-      case 'request':
+      case 'request': {
+        const instanceId = conn.instanceId;
+        this.results.begin(instanceId, msg.requestId);
+        // answered on whatever connection the plane has when the work ends (it may have reconnected)
+        const answer = (outcome: RequestOutcome) => {
+          this.results.finish(instanceId, msg.requestId, outcome);
+          const current = this.connection(instanceId);
+          if (current) this.send(current, { type: 'response', requestId: msg.requestId, ...outcome });
+        };
         void h.onRequest(conn, msg).then(
-          (result) => this.send(conn, { type: 'response', requestId: msg.requestId, ok: true, result }),
+          (result) => answer({ ok: true, result }),
           (err: unknown) => {
             const e = SemibotError.is(err) ? err : new SemibotError('INTERNAL_ERROR', 'request failed', 500);
             if (!SemibotError.is(err)) this.opts.logger.error({ err, method: msg.method }, 'plane request failed');
-            this.send(conn, { type: 'response', requestId: msg.requestId, ok: false, error: { code: e.code, message: e.message } });
+            answer({ ok: false, error: { code: e.code, message: e.message } });
           },
         );
         return;
+      }
       case 'fire_and_forget':
         void h.onFireAndForget(conn, msg).catch((err) =>
           this.opts.logger.warn({ err, method: msg.method, instanceId: conn.instanceId }, 'fire_and_forget dropped'),
         );
         return;
       case 'resume':
-        // Requests are answered as they complete; nothing is kept across a reconnect yet, so every
-        // pending id is reported lost and the plane fails that call cleanly instead of waiting.
-        this.send(conn, {
-          type: 'resume_response',
-          results: msg.pendingRequestIds.map((requestId) => ({ requestId, status: 'lost' as const })),
-        });
+        this.send(conn, { type: 'resume_response', results: this.results.resume(conn.instanceId, msg.pendingRequestIds) });
         return;
       case 'auth':
         conn.close(CloseCodes.badFrame, 'BAD_FRAME');

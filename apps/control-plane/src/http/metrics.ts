@@ -25,6 +25,7 @@ export function createMetrics(ctx: Omit<AppContext, 'metrics'>): Registry {
     collect() {
       this.reset();
       for (const [state, n] of Object.entries(ctx.runs.stats)) this.inc({ state }, n);
+      this.inc({ state: 'redelivered' }, ctx.runs.planeLoss.redelivered);
     },
   });
   new Gauge({

@@ -15,55 +15,64 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import { getAgent } from '../store/agents.js';
 import { getSessionById, type Session } from '../store/sessions.js';
 import { getMessageContent } from '../store/messages.js';
-import { readEvents } from '../store/events.js';
 import { skillIndex } from '../store/skills.js';
 import { mcpSpecs } from '../store/mcp-servers.js';
 import {
   claimNextRun,
   finalizeRun,
-  listActiveRuns,
-  nextAttempt,
   runningRunOf,
   submitMessage,
   type Run,
-  type RunUsage,
   type SubmitResult,
 } from '../store/runs.js';
+import { newActiveRun, type ActiveRun, type RunError, type RunHost } from './active-run.js';
+import { PlaneLoss } from './plane-loss.js';
 
 /** A plane that does not confirm a cancel within this time has the run cancelled for it. */
 const CANCEL_GRACE_MS = 5_000;
-/** Deliveries of one run (the first plus re-deliveries after a plane was lost). */
-const MAX_ATTEMPTS = 3;
-
-interface ActiveRun {
-  run: Run;
-  conn: PlaneConnection | null;
-  lastSeq: number;
-  text: string[];
-  usage: RunUsage | null;
-  cancelRequested: boolean;
-  cancelTimer: NodeJS.Timeout | null;
-  finalizing: boolean;
-  errorFromPlane?: { code: ErrorCode; message: string };
-}
-
 export interface RunEngineOptions {
   db: Db;
   log: EventLog;
   scheduler: Scheduler;
   logger: Logger;
+  /** how long a run waits for its plane to reconnect @default 10s */
+  reconnectGraceMs?: number;
+  /** deliveries of one run before it fails @default 3 */
+  maxAttempts?: number;
 }
 
 /**
  * Drives runs: queued → running on the user's plane → completed/failed/cancelled. One run per
  * session at a time (the database enforces it; `kick` is also serialised per session in-process).
  */
-export class RunEngine {
+export class RunEngine implements RunHost {
   private readonly active = new Map<string, ActiveRun>();
   private readonly kicks = new Map<string, Promise<void>>();
-  readonly stats = { started: 0, completed: 0, failed: 0, cancelled: 0, redelivered: 0, staleEvents: 0 };
+  readonly stats = { started: 0, completed: 0, failed: 0, cancelled: 0, staleEvents: 0 };
+  readonly planeLoss: PlaneLoss;
 
-  constructor(private readonly o: RunEngineOptions) {}
+  constructor(private readonly o: RunEngineOptions) {
+    this.planeLoss = new PlaneLoss(this, {
+      db: o.db,
+      logger: o.logger,
+      reconnectGraceMs: o.reconnectGraceMs ?? 10_000,
+      maxAttempts: o.maxAttempts ?? 3,
+    });
+  }
+
+  activeRuns(): Iterable<ActiveRun> {
+    return this.active.values();
+  }
+
+  adopt(a: ActiveRun): void {
+    this.active.set(a.run.id, a);
+  }
+
+  /** Whether any run of this user is being driven here (the plane is busy). */
+  busy(userId: string): boolean {
+    for (const a of this.active.values()) if (a.run.userId === userId) return true;
+    return false;
+  }
 
   get activeCount(): number {
     return this.active.size;
@@ -97,7 +106,7 @@ export class RunEngine {
   }
 
   private async start(run: Run): Promise<void> {
-    const a: ActiveRun = { run, conn: null, lastSeq: 0, text: [], usage: null, cancelRequested: false, cancelTimer: null, finalizing: false };
+    const a = newActiveRun(run);
     this.active.set(run.id, a);
     this.stats.started++;
     this.o.log.append(run.sessionId, { type: 'run', runId: run.id, messageId: run.messageId ?? '' });
@@ -105,7 +114,7 @@ export class RunEngine {
   }
 
   /** Gets the user's plane (starting it if needed) and hands it the run's current attempt. */
-  private async deliver(a: ActiveRun): Promise<void> {
+  async deliver(a: ActiveRun): Promise<void> {
     const { run } = a;
     const log = this.o.logger.child({ runId: run.id, sessionId: run.sessionId, attempt: run.attempt });
     try {
@@ -154,7 +163,8 @@ export class RunEngine {
       this.stats.staleEvents++;
       return;
     }
-    if (msg.seq <= a.lastSeq) return; // already relayed (a re-sent event)
+    if (msg.seq <= a.lastSeq) return; // already relayed (re-sent after a reconnect)
+    if (msg.seq !== a.lastSeq + 1) return this.planeLoss.onGap(a, a.lastSeq + 1, msg.seq);
     a.lastSeq = msg.seq;
     const event = msg.event;
     switch (event.type) {
@@ -190,14 +200,11 @@ export class RunEngine {
    * Ends a run exactly once: the database first (status + the assistant's answer, atomically), then
    * the `done` event — so a client that sees `done` finds the answer in the history.
    */
-  private async finish(
-    a: ActiveRun,
-    status: FinalRunStatus,
-    error?: { code: ErrorCode; message: string; retryAfterMs?: number | undefined },
-  ): Promise<void> {
+  async finish(a: ActiveRun, status: FinalRunStatus, error?: RunError): Promise<void> {
     if (a.finalizing) return;
     a.finalizing = true;
     if (a.cancelTimer) clearTimeout(a.cancelTimer);
+    if (a.detached) clearTimeout(a.detached.timer);
     const { run } = a;
     try {
       const stored = await finalizeRun(this.o.db, {
@@ -235,7 +242,7 @@ export class RunEngine {
     const a = this.active.get(run.id);
     if (!a) {
       // Running in the database but not driven by this process: nothing will ever finish it.
-      await this.finish(this.detached(run), 'cancelled');
+      await this.finish(newActiveRun(run, { cancelRequested: true }), 'cancelled');
       return run;
     }
     a.cancelRequested = true;
@@ -243,64 +250,7 @@ export class RunEngine {
       a.conn.send({ type: 'cancel', sessionId, runId: run.id });
       a.cancelTimer ??= setTimeout(() => void this.finish(a, 'cancelled'), CANCEL_GRACE_MS);
     }
-    // Without a connection the run is still waiting for its plane; start() sees the flag.
+    // Without a connection the run is still waiting for its plane; deliver() sees the flag.
     return run;
-  }
-
-  /**
-   * A plane went away mid-run. The run is handed to a fresh plane as a new attempt (which resumes
-   * from the run's last checkpoint on the plane's disk); events of the old attempt are ignored from
-   * now on. After MAX_ATTEMPTS the run fails with a clear error instead.
-   */
-  onPlaneGone(conn: PlaneConnection, reason: string): void {
-    for (const a of this.active.values()) {
-      if (a.conn !== conn) continue;
-      a.conn = null;
-      if (a.cancelRequested) void this.finish(a, 'cancelled');
-      else if (a.run.attempt >= MAX_ATTEMPTS) {
-        void this.finish(a, 'failed', { code: 'RUN_INTERRUPTED', message: `execution plane lost ${a.run.attempt} times; last: ${reason}` });
-      } else void this.redeliver(a, reason);
-    }
-  }
-
-  private async redeliver(a: ActiveRun, reason: string): Promise<void> {
-    const next = await nextAttempt(this.o.db, a.run.id);
-    if (!next || a.finalizing) return;
-    this.o.logger.warn({ runId: next.id, attempt: next.attempt, reason }, 'execution plane lost mid-run; re-delivering');
-    this.stats.redelivered++;
-    a.run = next;
-    a.lastSeq = 0;
-    await this.deliver(a);
-  }
-
-  /**
-   * At start-up: runs left `running` by a previous process are ended with a clear error (their
-   * plane connection died with that process); queued ones are started.
-   */
-  async recover(): Promise<{ interrupted: number; queuedSessions: number }> {
-    const runs = await listActiveRuns(this.o.db);
-    const sessions = new Set<string>();
-    let interrupted = 0;
-    for (const run of runs) {
-      if (run.status === 'running' && !this.active.has(run.id)) {
-        interrupted++;
-        // What the client already saw is kept as the (partial) answer, rebuilt from the event log.
-        const detached = this.detached(run);
-        for (const { event } of await readEvents(this.o.db, run.sessionId, 0, { runId: run.id })) {
-          if (event.type === 'text') detached.text.push(event.text);
-        }
-        await this.finish(detached, 'failed', {
-          code: 'RUN_INTERRUPTED',
-          message: 'the control plane restarted while this run was executing',
-        });
-      }
-      sessions.add(run.sessionId);
-    }
-    for (const s of sessions) this.kick(s);
-    return { interrupted, queuedSessions: sessions.size };
-  }
-
-  private detached(run: Run): ActiveRun {
-    return { run, conn: null, lastSeq: 0, text: [], usage: null, cancelRequested: true, cancelTimer: null, finalizing: false };
   }
 }

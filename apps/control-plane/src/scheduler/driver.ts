@@ -25,4 +25,6 @@ export interface PlaneHandle {
 export interface VmDriver {
   readonly mode: VmMode;
   start(spec: PlaneSpec): Promise<PlaneHandle>;
+  /** stops a plane a previous control-plane process started (found by its stored vm id), if it still runs */
+  reap(vmId: string, instanceId: string): Promise<boolean>;
 }

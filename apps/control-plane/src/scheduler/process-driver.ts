@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import type { PlaneHandle, PlaneSpec, VmDriver } from './driver.js';
@@ -66,6 +66,20 @@ export class ProcessDriver implements VmDriver {
       log.info(r, 'plane process exited');
     });
     return handle;
+  }
+
+  /** Kills a plane process left by a previous control plane — only if it really is that plane. */
+  async reap(vmId: string, instanceId: string): Promise<boolean> {
+    const pid = Number(vmId);
+    if (!Number.isInteger(pid) || pid <= 1) return false;
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      if (!environ.split('\0').includes(`SEMIBOT_INSTANCE_ID=${instanceId}`)) return false;
+      process.kill(pid, 'SIGKILL');
+      return true;
+    } catch {
+      return false; // gone already, or not ours to see
+    }
   }
 
   async stopAll(): Promise<void> {

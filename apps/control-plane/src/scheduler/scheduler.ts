@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { SemibotError, type VmMode } from '@semibot/protocol';
 import { isUniqueViolation, type Db } from '../db/db.js';
 import { newTicket, type Principal, type Tokens } from '../auth/tokens.js';
-import { createVm, currentVm, markBootstrap, updateVm, type VmInstance } from '../store/vms.js';
+import { createVm, currentVm, liveVms, markBootstrap, updateVm, type VmInstance } from '../store/vms.js';
 import type { PlaneConnection } from '../gateway/plane-connection.js';
 import type { WsGateway } from '../gateway/ws-gateway.js';
 import type { PlaneHandle, VmDriver } from './driver.js';
@@ -20,6 +20,8 @@ export interface SchedulerOptions {
   connectTimeoutMs: number;
   cooldownMs: number;
   maxAttempts: number;
+  /** stop a plane that has had no run for this long; 0 = never */
+  idleTimeoutMs: number;
 }
 
 export interface VmStatus {
@@ -43,10 +45,63 @@ export interface VmStatus {
 export class Scheduler {
   private readonly starting = new Map<string, Promise<PlaneConnection>>();
   private readonly handles = new Map<string, PlaneHandle>();
+  private readonly lastBusy = new Map<string, number>();
+  private idleSweep: NodeJS.Timeout | null = null;
+  /** told when a plane's process ends (set by the app: the run engine re-delivers its runs) */
+  onPlaneExit: (instanceId: string, why: string) => void = () => {};
+  /** whether a user has runs in flight (set by the app) */
+  isBusy: (userId: string) => boolean = () => false;
+  idleStops = 0;
+  private closing = false;
 
-  constructor(private readonly o: SchedulerOptions) {}
+  constructor(private readonly o: SchedulerOptions) {
+    if (o.idleTimeoutMs > 0) {
+      this.idleSweep = setInterval(() => void this.stopIdle(), Math.max(250, Math.min(5_000, o.idleTimeoutMs / 4)));
+      this.idleSweep.unref();
+    }
+  }
+
+  /** Records that a plane was busy now (a run delivered, or a heartbeat reporting work). */
+  touch(instanceId: string): void {
+    this.lastBusy.set(instanceId, Date.now());
+  }
+
+  /**
+   * Idle reclamation, judged by the plane's own busy state (heartbeats' activeRuns) and the runs
+   * this control plane drives for it — not by traffic. The plane is stopped with SIGTERM, on
+   * which it sends a final snapshot of its sessions; the next message starts a new one.
+   */
+  private async stopIdle(): Promise<void> {
+    const cutoff = Date.now() - this.o.idleTimeoutMs;
+    for (const conn of this.o.gateway.connections()) {
+      const id = conn.instanceId;
+      if (conn.activeRuns > 0 || this.isBusy(conn.principal.userId) || this.starting.has(conn.principal.userId)) continue;
+      if ((this.lastBusy.get(id) ?? conn.connectedAt) > cutoff) continue;
+      this.o.logger.info({ instanceId: id, idleMs: this.o.idleTimeoutMs }, 'stopping idle execution plane');
+      this.idleStops++;
+      this.lastBusy.delete(id);
+      const handle = this.handles.get(id);
+      this.handles.delete(id); // its exit is expected: not a crash
+      await updateVm(this.o.db, id, { status: 'terminated' });
+      if (handle) await handle.stop();
+      else conn.close(1000, 'idle');
+    }
+  }
+
+  /** At start-up: planes a previous control-plane process started are stopped; their runs get fresh ones. */
+  async reapOrphans(): Promise<number> {
+    let reaped = 0;
+    for (const vm of await liveVms(this.o.db)) {
+      if (vm.mode !== this.o.driver.mode) continue;
+      if (vm.vmId && (await this.o.driver.reap(vm.vmId, vm.id))) reaped++;
+      await updateVm(this.o.db, vm.id, { status: 'disconnected' });
+    }
+    if (reaped) this.o.logger.warn({ reaped }, 'stopped execution planes left by the previous control plane');
+    return reaped;
+  }
 
   async ensurePlane(p: Principal, opts: { bypassCooldown?: boolean } = {}): Promise<PlaneConnection> {
+    if (this.closing) throw new SemibotError('VM_UNAVAILABLE', 'the control plane is shutting down', 503, { retryAfterMs: 1_000 });
     const vm = await currentVm(this.o.db, p.userId);
     const live = vm && this.o.gateway.connection(vm.id);
     if (live) return live;
@@ -108,7 +163,8 @@ export class Scheduler {
       const conn = await this.o.gateway.waitForConnection(vm.id, this.o.connectTimeoutMs, exited);
       if (conn) {
         log.info({ ms: Date.now() - startedAt }, 'execution plane ready');
-        void handle.exited.then(() => this.onExit(vm.id, handle!));
+        this.touch(vm.id);
+        void handle.exited.then((r) => this.onExit(vm.id, handle!, `plane process exited (code ${r.code}, signal ${r.signal})`));
         return conn;
       }
       failure = (await Promise.race([exited, Promise.resolve(null)])) ?? `plane did not connect within ${this.o.connectTimeoutMs} ms`;
@@ -122,9 +178,10 @@ export class Scheduler {
     throw new SemibotError('VM_START_FAILED', failure, 503, { retryAfterMs: this.o.cooldownMs });
   }
 
-  private async onExit(instanceId: string, handle: PlaneHandle): Promise<void> {
-    if (this.handles.get(instanceId) !== handle) return;
+  private async onExit(instanceId: string, handle: PlaneHandle, why: string): Promise<void> {
+    if (this.closing || this.handles.get(instanceId) !== handle) return; // shutting down, replaced, or stopped on purpose
     this.handles.delete(instanceId);
+    this.onPlaneExit(instanceId, why);
     await updateVm(this.o.db, instanceId, { status: 'disconnected' }).catch(() => {});
   }
 
@@ -169,6 +226,8 @@ export class Scheduler {
   }
 
   async stopAll(): Promise<void> {
+    this.closing = true;
+    if (this.idleSweep) clearInterval(this.idleSweep);
     await Promise.all([...this.handles.values()].map((h) => h.stop()));
   }
 }

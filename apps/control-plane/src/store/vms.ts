@@ -111,3 +111,9 @@ export async function markConnected(q: Queryable, id: string): Promise<void> {
 export async function touchHeartbeat(q: Queryable, id: string): Promise<void> {
   await q.query(`UPDATE user_vm_instances SET last_heartbeat_at = now() WHERE id = $1`, [id]);
 }
+
+/** Instances not ended: what a restarted control plane must look at. */
+export async function liveVms(q: Queryable): Promise<VmInstance[]> {
+  const rows = await q.query(`SELECT * FROM user_vm_instances WHERE status NOT IN ('terminated', 'failed')`);
+  return rows.map(toVm);
+}

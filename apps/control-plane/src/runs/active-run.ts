@@ -1,0 +1,35 @@
+import type { ErrorCode, FinalRunStatus } from '@semibot/protocol';
+import type { PlaneConnection } from '../gateway/plane-connection.js';
+import type { Run, RunUsage } from '../store/runs.js';
+
+/** A run this control plane is driving, with what it has relayed so far. */
+export interface ActiveRun {
+  run: Run;
+  /** the connection of the plane executing the current attempt; null while there is none */
+  conn: PlaneConnection | null;
+  /** set while the plane's socket is gone and we wait for that same plane to reconnect */
+  detached: { instanceId: string; timer: NodeJS.Timeout } | null;
+  /** highest event number of the current attempt relayed so far */
+  lastSeq: number;
+  text: string[];
+  usage: RunUsage | null;
+  cancelRequested: boolean;
+  cancelTimer: NodeJS.Timeout | null;
+  finalizing: boolean;
+  errorFromPlane?: { code: ErrorCode; message: string };
+}
+
+export function newActiveRun(run: Run, over: Partial<ActiveRun> = {}): ActiveRun {
+  return { run, conn: null, detached: null, lastSeq: 0, text: [], usage: null, cancelRequested: false, cancelTimer: null, finalizing: false, ...over };
+}
+
+export type RunError = { code: ErrorCode; message: string; retryAfterMs?: number | undefined };
+
+/** What recovery needs from the engine that owns the runs. */
+export interface RunHost {
+  activeRuns(): Iterable<ActiveRun>;
+  adopt(a: ActiveRun): void;
+  deliver(a: ActiveRun): Promise<void>;
+  finish(a: ActiveRun, status: FinalRunStatus, error?: RunError): Promise<void>;
+  kick(sessionId: string): void;
+}
