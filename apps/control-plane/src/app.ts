@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from './logging.js';
 import { startMockLlm } from '@semibot/mock-llm';
 import { daemonEntry } from '@semibot/runtime';
 import type { Config } from './config.js';
@@ -19,6 +21,7 @@ import { installErrorHandling } from './http/errors.js';
 import { installAuth } from './http/auth-hook.js';
 import { createMetrics } from './http/metrics.js';
 import { installOpenApi } from './http/openapi.js';
+import { installWebUi } from './http/web-ui.js';
 import { authRoutes, publicAuthPaths } from './routes/auth.js';
 import { agentRoutes } from './routes/agents.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -38,7 +41,7 @@ export interface App {
 const EVENT_STATE_IDLE_MS = 10 * 60_000;
 
 /** The composition root: every resource built once and handed to the systems that use it. */
-export async function createApp(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<App> {
+export async function createApp(config: Config, logger: Logger = createLogger(config.logLevel, 'control-plane')): Promise<App> {
   if (config.vmMode !== 'process') {
     throw new Error(`SEMIBOT_VM_MODE=${config.vmMode} is not available in this build; use 'process'`);
   }
@@ -112,8 +115,15 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     // keep-alive sockets would otherwise hold shutdown open for as long as any client stays connected.
     forceCloseConnections: true,
     // one line per request would dominate the log at SSE/token rates; errors are still logged
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    // a caller's X-Request-Id is kept (when sane) so one id follows a turn from the client on
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
   }) as unknown as FastifyInstance;
+  http.addHook('onRequest', async (req, reply) => {
+    if (!/^[\w.:-]{1,100}$/.test(req.id)) (req as { id: string }).id = randomUUID();
+    void reply.header('x-request-id', req.id);
+  });
   http.setValidatorCompiler(validatorCompiler);
   http.setSerializerCompiler(serializerCompiler);
   installErrorHandling(http);
@@ -140,6 +150,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     },
     { prefix: '/api/v1' },
   );
+  await installWebUi(http);
   gateway.attach(http.server, planeHandlers(ctx));
   const sweeper = setInterval(() => events.evictIdle(EVENT_STATE_IDLE_MS), 60_000);
   sweeper.unref();

@@ -1,10 +1,10 @@
-import pino from 'pino';
 import { loadConfig } from './config.js';
 import { createApp } from './app.js';
+import { createLogger } from './logging.js';
 
 const startedAt = performance.now();
 const config = loadConfig();
-const logger = pino({ level: config.logLevel, base: { service: 'control-plane' } });
+const logger = createLogger(config.logLevel, 'control-plane');
 const app = await createApp(config, logger);
 const address = await app.listen();
 logger.info({ address, db: app.ctx.db.kind, ms: Math.round(performance.now() - startedAt) }, `Semibot control plane ready on ${address}`);

@@ -22,7 +22,12 @@ const required = (name: string) => {
 const url = required('SEMIBOT_CONTROL_URL');
 const token = required('SEMIBOT_VM_TOKEN');
 const home = env.SEMIBOT_HOME ?? process.cwd();
-const logger = pino({ level: env.LOG_LEVEL ?? 'info', base: { service: 'runtime', instanceId: env.SEMIBOT_INSTANCE_ID, pid: process.pid } });
+// same redaction rule as the control plane: no secret reaches a log line, whatever is logged
+const logger = pino({
+  level: env.LOG_LEVEL ?? 'info',
+  base: { service: 'runtime', instanceId: env.SEMIBOT_INSTANCE_ID, pid: process.pid },
+  redact: { paths: ['token', 'ticket', 'apiKey', '*.token', '*.ticket', '*.apiKey', '*.llm.apiKey', '*.headers', '*.env', '*.authorization'], censor: '[redacted]' },
+});
 
 let llm: LlmConfig | null = null;
 let provider: LlmProvider | null = null;

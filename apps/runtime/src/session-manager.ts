@@ -119,7 +119,7 @@ export class SessionManager {
     msg: MsgOf<ControlToPlane, 'user_message'>,
     send: (e: Parameters<TurnContext['emit']>[0]) => void,
   ): Promise<void> {
-    const log = this.d.logger.child({ sessionId: s.id, runId: msg.runId });
+    const log = this.d.logger.child({ sessionId: s.id, runId: msg.runId, attempt: msg.attempt, requestId: msg.requestId });
     if (s.cancelled.delete(msg.runId)) return send({ type: 'done', status: 'cancelled' });
     const adapter = this.d.adapters[s.runtimeType];
     if (!adapter) {
@@ -129,6 +129,8 @@ export class SessionManager {
     const abort = new AbortController();
     s.current = { runId: msg.runId, abort };
     this.running++;
+    const started = performance.now();
+    log.info({ runtime: s.runtimeType }, 'turn started');
     try {
       const memory = new ShortTermMemory(this.sessionDir(s.id));
       s.history ??= memory.history() ?? (await this.restore(memory, s.id, msg.runId));
@@ -158,6 +160,7 @@ export class SessionManager {
       if (result.answer) s.history.push({ role: 'assistant', content: result.answer });
       memory.saveTurn(s.history, msg.content, result.answer);
       send({ type: 'done', status: result.status });
+      log.info({ status: result.status, ms: Math.round(performance.now() - started), resumed: result.resumedFromCheckpoint ?? false }, 'turn finished');
       this.d.services.fire('snapshot_sync', memory.snapshot(s.id, s.history) as unknown as Record<string, unknown>);
     } catch (err) {
       if (abort.signal.reason === PLANE_STOPPING) return;

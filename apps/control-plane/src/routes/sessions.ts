@@ -67,11 +67,11 @@ export const sessionRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (
     const wantsStream = (req.headers.accept ?? '').includes('text/event-stream');
     // Everything after this id is new; read before submitting so the run's first event cannot be missed.
     const before = wantsStream ? await ctx.events.lastId(session.id) : 0;
-    const result = await ctx.runs.submit(p, session, req.body.content, req.body.idempotencyKey ?? null);
+    const result = await ctx.runs.submit(p, session, req.body.content, req.body.idempotencyKey ?? null, req.id);
     if (!wantsStream) {
       return reply.status(202).send({ runId: result.run.id, messageId: result.messageId, duplicate: result.duplicate });
     }
-    await streamRun(reply, session.id, result.run.id, result.duplicate ? 0 : before, result.duplicate);
+    await streamRun(reply, session.id, result.run.id, result.duplicate ? 0 : before, result.duplicate, req.id);
   });
 
   /**
@@ -80,9 +80,9 @@ export const sessionRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (
    * beginning), the client gets an explicit `resync` and the response ends — never a partial run, and
    * never a stream left waiting for a `done` that was pruned.
    */
-  async function streamRun(reply: FastifyReply, sessionId: string, runId: string, afterId: number, replay: boolean) {
+  async function streamRun(reply: FastifyReply, sessionId: string, runId: string, afterId: number, replay: boolean, requestId: string) {
     reply.hijack();
-    const sse = openSse(reply.raw, { heartbeatMs: ctx.config.sseHeartbeatMs, headers: { 'x-run-id': runId } });
+    const sse = openSse(reply.raw, { heartbeatMs: ctx.config.sseHeartbeatMs, headers: { 'x-run-id': runId, 'x-request-id': requestId } });
     let started = !replay; // a replay must begin with the run's own `run` event
     let lost = false;
     const sub = await ctx.events.subscribe(
@@ -125,7 +125,7 @@ export const sessionRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (
     const session = await ownSession(p.orgId, req.params.id);
     const afterId = parseLastEventId(req.headers['last-event-id'], req.query.lastEventId);
     reply.hijack();
-    const sse = openSse(reply.raw, { heartbeatMs: ctx.config.sseHeartbeatMs });
+    const sse = openSse(reply.raw, { heartbeatMs: ctx.config.sseHeartbeatMs, headers: { 'x-request-id': req.id } });
     const held: Parameters<typeof sse.send>[0][] = [];
     let ready = false;
     const sub = await ctx.events.subscribe(session.id, afterId, (e) => (ready ? sse.send(e) : held.push(e)));

@@ -78,13 +78,14 @@ export class RunEngine implements RunHost {
     return this.active.size;
   }
 
-  async submit(p: Principal, session: Session, content: string, idempotencyKey: string | null): Promise<SubmitResult> {
+  async submit(p: Principal, session: Session, content: string, idempotencyKey: string | null, requestId?: string): Promise<SubmitResult> {
     const result = await submitMessage(this.o.db, {
       orgId: p.orgId,
       userId: session.userId,
       sessionId: session.id,
       content,
       idempotencyKey,
+      requestId: requestId ?? null,
     });
     if (!result.duplicate) this.kick(session.id);
     return result;
@@ -116,7 +117,7 @@ export class RunEngine implements RunHost {
   /** Gets the user's plane (starting it if needed) and hands it the run's current attempt. */
   async deliver(a: ActiveRun): Promise<void> {
     const { run } = a;
-    const log = this.o.logger.child({ runId: run.id, sessionId: run.sessionId, attempt: run.attempt });
+    const log = this.o.logger.child({ runId: run.id, sessionId: run.sessionId, attempt: run.attempt, requestId: run.requestId });
     try {
       const session = await getSessionById(this.o.db, run.sessionId);
       const agent = session && (await getAgent(this.o.db, session.orgId, session.agentId));
@@ -147,8 +148,10 @@ export class RunEngine implements RunHost {
         messageId: run.messageId ?? '',
         attempt: run.attempt,
         content,
+        ...(run.requestId ? { requestId: run.requestId } : {}),
       });
-      log.debug('run delivered to plane');
+      this.o.scheduler.touch(conn.instanceId);
+      log.info({ instanceId: conn.instanceId }, 'run delivered to plane');
     } catch (err) {
       const e = SemibotError.is(err) ? err : new SemibotError('INTERNAL_ERROR', (err as Error).message, 500);
       if (!SemibotError.is(err)) log.error({ err }, 'run delivery failed');
@@ -226,6 +229,7 @@ export class RunEngine implements RunHost {
         }
         this.o.log.append(run.sessionId, { type: 'done', runId: run.id, status });
         this.stats[status]++;
+        this.o.logger.info({ runId: run.id, sessionId: run.sessionId, requestId: run.requestId, status, attempt: run.attempt }, 'run finished');
       }
     } catch (err) {
       this.o.logger.error({ err, runId: run.id }, 'run finalisation failed');

@@ -181,6 +181,8 @@ export class Scheduler {
   private async onExit(instanceId: string, handle: PlaneHandle, why: string): Promise<void> {
     if (this.closing || this.handles.get(instanceId) !== handle) return; // shutting down, replaced, or stopped on purpose
     this.handles.delete(instanceId);
+    // Its socket may not have reported the death yet: drop it now, or a re-delivery could be handed to the dead plane.
+    this.o.gateway.connection(instanceId)?.ws.terminate();
     this.onPlaneExit(instanceId, why);
     await updateVm(this.o.db, instanceId, { status: 'disconnected' }).catch(() => {});
   }

@@ -13,6 +13,8 @@ export interface Run {
   userId: string;
   sessionId: string;
   messageId: string | null;
+  /** the HTTP request that created the run, for following it through the logs */
+  requestId: string | null;
   status: RunStatus;
   attempt: number;
   error: { code: ErrorCode; message: string } | null;
@@ -30,6 +32,7 @@ export const toRun = (r: Row): Run => ({
   userId: r.user_id as string,
   sessionId: r.session_id as string,
   messageId: (r.message_id as string | null) ?? null,
+  requestId: (r.request_id as string | null) ?? null,
   status: r.status as RunStatus,
   attempt: Number(r.attempt),
   error: r.error_code ? { code: r.error_code as ErrorCode, message: (r.error_message as string) ?? '' } : null,
@@ -52,15 +55,15 @@ export interface SubmitResult {
  */
 export async function submitMessage(
   db: Db,
-  input: { orgId: string; userId: string; sessionId: string; content: string; idempotencyKey: string | null },
+  input: { orgId: string; userId: string; sessionId: string; content: string; idempotencyKey: string | null; requestId?: string | null },
 ): Promise<SubmitResult> {
   const existing = input.idempotencyKey ? await findByIdempotencyKey(db, input.sessionId, input.idempotencyKey) : null;
   if (existing) return existing;
   try {
     return await db.tx(async (q) => {
       const [row] = await q.query(
-        `INSERT INTO runs (org_id, user_id, session_id, idempotency_key) VALUES ($1, $2, $3, $4) RETURNING *`,
-        [input.orgId, input.userId, input.sessionId, input.idempotencyKey],
+        `INSERT INTO runs (org_id, user_id, session_id, idempotency_key, request_id) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+        [input.orgId, input.userId, input.sessionId, input.idempotencyKey, input.requestId ?? null],
       );
       const message = await insertMessage(q, {
         orgId: input.orgId,

@@ -45,11 +45,13 @@ export class SemiGraphRuntime implements RuntimeAdapter {
               { role: 'user', content: ctx.content },
             ],
           });
-    if (resumed) {
-      // Whatever streamed after this checkpoint on the previous attempt is void; say so first.
-      const textLength = resumed.node === 'done' ? 0 : resumed.answer.length;
-      ctx.emit({ type: 'step_restart', stepId: `${resumed.step}:${resumed.node}`, textLength, attempt: ctx.attempt });
-      if (resumed.node === 'done') {
+    if (resumed || ctx.attempt > 1) {
+      // Whatever streamed after this checkpoint on the previous attempt is void; say so first. A
+      // re-delivered run with no checkpoint (its plane died before the first node ended) starts over.
+      const from = resumed ?? state;
+      const textLength = resumed && resumed.node !== 'done' ? resumed.answer.length : 0;
+      ctx.emit({ type: 'step_restart', stepId: `${from.step}:${from.node}`, textLength, attempt: ctx.attempt });
+      if (resumed?.node === 'done') {
         if (resumed.answer) ctx.emit({ type: 'text', text: resumed.answer });
         return { status: 'completed', answer: resumed.answer, resumedFromCheckpoint: true };
       }
