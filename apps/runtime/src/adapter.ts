@@ -1,3 +1,4 @@
+import type { Context } from '@semibot/telemetry';
 import type {
   AgentSpec,
   ChatMessage,
@@ -41,6 +42,8 @@ export interface TurnContext {
   /** the session's own directory on the plane's disk, out of the agent's reach (checkpoints live here) */
   sessionDir: string;
   emit(event: EmittedEvent): void;
+  /** trace context of the turn's span: model and tool spans go under it */
+  trace: Context;
   reportUsage(usage: Omit<UsageReport, 'sessionId' | 'runId'>): void;
 }
 

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { createOpenAICompatibleProvider, type LlmProvider } from '@semibot/llm';
 import type { LlmConfig } from '@semibot/protocol';
 import { ControlConnection } from './connection.js';
+import { initTracing } from '@semibot/telemetry';
 import { SessionManager } from './session-manager.js';
 import { SemiGraphRuntime } from './runtimes/semigraph/runtime.js';
 
@@ -29,6 +30,7 @@ const logger = pino({
   redact: { paths: ['token', 'ticket', 'apiKey', '*.token', '*.ticket', '*.apiKey', '*.llm.apiKey', '*.headers', '*.env', '*.authorization'], censor: '[redacted]' },
 });
 
+const tracing = await initTracing('semibot-runtime');
 let llm: LlmConfig | null = null;
 let provider: LlmProvider | null = null;
 const semigraph = new SemiGraphRuntime({
@@ -87,7 +89,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     setTimeout(() => {
       connection.close();
       void semigraph.close();
-      setTimeout(() => process.exit(0), 100).unref();
+      void tracing.shutdown().finally(() => process.exit(0));
+      setTimeout(() => process.exit(0), 1_000).unref();
     }, 100).unref();
   });
 }

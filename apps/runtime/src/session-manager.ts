@@ -13,6 +13,7 @@ import type {
 } from '@semibot/protocol';
 import type { PlaneServices, RuntimeAdapter, TurnContext } from './adapter.js';
 import { ShortTermMemory } from './short-term-memory.js';
+import { contextFrom, contextOf, endSpan, startSpan } from '@semibot/telemetry';
 
 const PLANE_STOPPING = 'plane stopping';
 
@@ -131,6 +132,12 @@ export class SessionManager {
     this.running++;
     const started = performance.now();
     log.info({ runtime: s.runtimeType }, 'turn started');
+    const span = startSpan('semibot-runtime', 'turn', contextFrom(msg.traceparent), {
+      'semibot.run_id': msg.runId,
+      'semibot.session_id': s.id,
+      'semibot.attempt': msg.attempt,
+    });
+    let outcome: string = 'failed';
     try {
       const memory = new ShortTermMemory(this.sessionDir(s.id));
       s.history ??= memory.history() ?? (await this.restore(memory, s.id, msg.runId));
@@ -149,6 +156,7 @@ export class SessionManager {
         workDir: memory.workDir,
         sessionDir: this.sessionDir(s.id),
         emit: send,
+        trace: contextOf(span),
         reportUsage: (u) =>
           this.d.send({ type: 'fire_and_forget', method: 'usage_report', params: { ...u, sessionId: s.id, runId: msg.runId } }),
       });
@@ -159,6 +167,7 @@ export class SessionManager {
       s.history.push({ role: 'user', content: msg.content });
       if (result.answer) s.history.push({ role: 'assistant', content: result.answer });
       memory.saveTurn(s.history, msg.content, result.answer);
+      outcome = result.status;
       send({ type: 'done', status: result.status });
       log.info({ status: result.status, ms: Math.round(performance.now() - started), resumed: result.resumedFromCheckpoint ?? false }, 'turn finished');
       this.d.services.fire('snapshot_sync', memory.snapshot(s.id, s.history) as unknown as Record<string, unknown>);
@@ -168,6 +177,7 @@ export class SessionManager {
       send({ type: 'error', code: 'RUNTIME_ERROR', message: (err as Error).message });
       send({ type: 'done', status: abort.signal.aborted ? 'cancelled' : 'failed' });
     } finally {
+      endSpan(span, outcome === 'failed' ? 'turn failed' : undefined, { 'semibot.status': outcome });
       this.running--;
       s.current = null;
     }

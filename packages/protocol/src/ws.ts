@@ -134,7 +134,9 @@ export const UserMessageMsg = z.object({
   messageId: id,
   attempt: z.number().int().positive(),
   content: z.string(),
-  requestId: z.string().optional(),
+  requestId: z.string().max(200).optional(),
+  /** W3C trace context of the run's span, so the plane's spans join the same trace */
+  traceparent: z.string().max(200).optional(),
 });
 export const CancelMsg = z.object({ type: z.literal('cancel'), sessionId: id, runId: id });
 export const StopSessionMsg = z.object({ type: z.literal('stop_session'), sessionId: id });

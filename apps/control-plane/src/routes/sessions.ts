@@ -67,7 +67,8 @@ export const sessionRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (
     const wantsStream = (req.headers.accept ?? '').includes('text/event-stream');
     // Everything after this id is new; read before submitting so the run's first event cannot be missed.
     const before = wantsStream ? await ctx.events.lastId(session.id) : 0;
-    const result = await ctx.runs.submit(p, session, req.body.content, req.body.idempotencyKey ?? null, req.id);
+    const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
+    const result = await ctx.runs.submit(p, session, req.body.content, req.body.idempotencyKey ?? null, req.id, traceparent);
     if (!wantsStream) {
       return reply.status(202).send({ runId: result.run.id, messageId: result.messageId, duplicate: result.duplicate });
     }

@@ -1,4 +1,5 @@
 import type { ErrorCode, FinalRunStatus } from '@semibot/protocol';
+import type { Span } from '@semibot/telemetry';
 import type { PlaneConnection } from '../gateway/plane-connection.js';
 import type { Run, RunUsage } from '../store/runs.js';
 
@@ -16,6 +17,8 @@ export interface ActiveRun {
   cancelRequested: boolean;
   cancelTimer: NodeJS.Timeout | null;
   finalizing: boolean;
+  /** the run's trace span (a no-op unless tracing is on) */
+  span?: Span;
   errorFromPlane?: { code: ErrorCode; message: string };
 }
 

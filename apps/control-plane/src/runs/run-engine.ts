@@ -27,6 +27,7 @@ import {
 } from '../store/runs.js';
 import { newActiveRun, type ActiveRun, type RunError, type RunHost } from './active-run.js';
 import { PlaneLoss } from './plane-loss.js';
+import { contextFrom, endSpan, startSpan, traceparentOf } from '@semibot/telemetry';
 
 /** A plane that does not confirm a cancel within this time has the run cancelled for it. */
 const CANCEL_GRACE_MS = 5_000;
@@ -48,6 +49,8 @@ export interface RunEngineOptions {
 export class RunEngine implements RunHost {
   private readonly active = new Map<string, ActiveRun>();
   private readonly kicks = new Map<string, Promise<void>>();
+  /** trace context of the request that submitted a run, until the run starts */
+  private readonly traceParents = new Map<string, string>();
   readonly stats = { started: 0, completed: 0, failed: 0, cancelled: 0, staleEvents: 0 };
   readonly planeLoss: PlaneLoss;
 
@@ -78,7 +81,14 @@ export class RunEngine implements RunHost {
     return this.active.size;
   }
 
-  async submit(p: Principal, session: Session, content: string, idempotencyKey: string | null, requestId?: string): Promise<SubmitResult> {
+  async submit(
+    p: Principal,
+    session: Session,
+    content: string,
+    idempotencyKey: string | null,
+    requestId?: string,
+    traceparent?: string,
+  ): Promise<SubmitResult> {
     const result = await submitMessage(this.o.db, {
       orgId: p.orgId,
       userId: session.userId,
@@ -87,7 +97,10 @@ export class RunEngine implements RunHost {
       idempotencyKey,
       requestId: requestId ?? null,
     });
-    if (!result.duplicate) this.kick(session.id);
+    if (!result.duplicate) {
+      if (traceparent) this.traceParents.set(result.run.id, traceparent);
+      this.kick(session.id);
+    }
     return result;
   }
 
@@ -108,6 +121,11 @@ export class RunEngine implements RunHost {
 
   private async start(run: Run): Promise<void> {
     const a = newActiveRun(run);
+    a.span = startSpan('semibot-control-plane', 'run', contextFrom(this.traceParents.get(run.id)), {
+      'semibot.run_id': run.id,
+      'semibot.session_id': run.sessionId,
+    });
+    this.traceParents.delete(run.id);
     this.active.set(run.id, a);
     this.stats.started++;
     this.o.log.append(run.sessionId, { type: 'run', runId: run.id, messageId: run.messageId ?? '' });
@@ -149,6 +167,7 @@ export class RunEngine implements RunHost {
         attempt: run.attempt,
         content,
         ...(run.requestId ? { requestId: run.requestId } : {}),
+        ...(a.span && traceparentOf(a.span) ? { traceparent: traceparentOf(a.span) } : {}),
       });
       this.o.scheduler.touch(conn.instanceId);
       log.info({ instanceId: conn.instanceId }, 'run delivered to plane');
@@ -235,6 +254,7 @@ export class RunEngine implements RunHost {
       this.o.logger.error({ err, runId: run.id }, 'run finalisation failed');
     } finally {
       this.active.delete(run.id);
+      if (a.span) endSpan(a.span, status === 'failed' ? (error?.message ?? a.errorFromPlane?.message ?? 'failed') : undefined, { 'semibot.status': status, 'semibot.attempt': a.run.attempt });
     }
     void this.o.log.prune(run.sessionId).catch((err) => this.o.logger.warn({ err }, 'event pruning failed'));
     this.kick(run.sessionId);

@@ -35,6 +35,8 @@ export class ProcessDriver implements VmDriver {
         SEMIBOT_INSTANCE_ID: spec.instanceId,
         LOG_LEVEL: spec.logLevel,
         SEMIBOT_PARENT_PID: String(process.pid),
+        // tracing settings travel with the plane so its spans join the same traces
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('OTEL_'))),
       },
     });
     const log = this.logger.child({ plane: spec.instanceId, pid: child.pid });

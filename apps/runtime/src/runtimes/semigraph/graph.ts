@@ -1,5 +1,6 @@
 import { LlmError, type LlmProvider, type LlmToolCall } from '@semibot/llm';
 import type { FinalRunStatus } from '@semibot/protocol';
+import { endSpan, startSpan, type Context } from '@semibot/telemetry';
 import type { EmittedEvent } from '../../adapter.js';
 import type { CheckpointStore } from './checkpoints.js';
 import type { GraphNode, GraphState, ToolResult } from './state.js';
@@ -14,6 +15,8 @@ export interface GraphDeps {
   checkpoints: CheckpointStore;
   toolCtx: ToolContext;
   emit(event: EmittedEvent): void;
+  /** parent of the graph's spans (one per model call, one per tool call) */
+  trace?: Context;
   reportUsage(u: { model: string; tokensIn: number; tokensOut: number; latencyMs: number }): void;
   audit(action: string, target: string, details: Record<string, unknown>): void;
   /** per-call limit for one tool @default 120s */
@@ -83,6 +86,18 @@ function titleOf(state: GraphState): string {
 
 /** plan (with tools) or respond (without): streams text, records tool calls. */
 async function callModel(state: GraphState, d: GraphDeps, withTools: boolean): Promise<GraphNode> {
+  const span = startSpan('semibot-runtime', 'llm.call', d.trace, { 'gen_ai.request.model': d.model, 'semibot.step': state.step });
+  try {
+    const next = await streamModel(state, d, withTools);
+    endSpan(span, undefined, { 'semibot.next': next });
+    return next;
+  } catch (err) {
+    endSpan(span, err);
+    throw err;
+  }
+}
+
+async function streamModel(state: GraphState, d: GraphDeps, withTools: boolean): Promise<GraphNode> {
   let text = '';
   let textEvents = 0;
   let calls: LlmToolCall[] = [];
@@ -144,6 +159,7 @@ async function runOne(call: LlmToolCall, d: GraphDeps, tool: Tool | undefined): 
   else d.emit({ type: kind === 'skill' ? 'skill_call' : 'tool_call', ...callEvent });
 
   const started = performance.now();
+  const span = startSpan('semibot-runtime', 'tool.call', d.trace, { 'semibot.tool': call.name, 'semibot.tool_kind': kind });
   let content: string;
   let isError = false;
   let display: unknown;
@@ -161,6 +177,7 @@ async function runOne(call: LlmToolCall, d: GraphDeps, tool: Tool | undefined): 
     }
   }
   const ms = Math.round(performance.now() - started);
+  endSpan(span, isError ? content : undefined);
   const resultEvent = { callId: call.id, result: display ?? content, isError };
   d.emit({ type: kind === 'mcp' ? 'mcp_result' : kind === 'skill' ? 'skill_result' : 'tool_result', ...resultEvent });
   d.audit(`${kind}_call`, call.name, { args: callEvent.args, isError, ms, ...(tool?.server ? { server: tool.server } : {}) });

@@ -64,6 +64,7 @@ export class SemiGraphRuntime implements RuntimeAdapter {
       checkpoints,
       toolCtx: { sessionId: ctx.sessionId, runId: ctx.runId, workDir: ctx.workDir, signal: ctx.signal },
       emit: ctx.emit,
+      trace: ctx.trace,
       reportUsage: ctx.reportUsage,
       audit: (action, target, details) =>
         ctx.services.fire('audit_log', { sessionId: ctx.sessionId, runId: ctx.runId, action, target, details }),
