@@ -46,12 +46,15 @@ export class PlaneLoss {
   /** The same plane dialled back in: its runs continue where they were (unless it is a new process). */
   onConnected(conn: PlaneConnection): void {
     for (const a of this.host.activeRuns()) {
-      if (a.detached?.instanceId !== conn.instanceId) continue;
+      // A run still bound to an older socket of this plane waits for it just the same: the plane
+      // came back before that socket was seen to close (half-open), and the new socket replaces it.
+      const stale = a.conn !== null && a.conn !== conn && a.conn.instanceId === conn.instanceId;
+      if (a.detached?.instanceId !== conn.instanceId && !stale) continue;
       if (conn.freshBootstrap) {
         void this.lose(a, 'a new plane process replaced the one running this attempt');
         continue;
       }
-      clearTimeout(a.detached.timer);
+      if (a.detached) clearTimeout(a.detached.timer);
       a.detached = null;
       a.conn = conn;
     }
