@@ -103,7 +103,7 @@ export class SessionStream {
     if (this.lastId > 0) headers['last-event-id'] = String(this.lastId);
     let res: Response;
     try {
-      res = await this.fetchImpl(this.o.url, { headers, signal: ac.signal, cache: 'no-store' });
+      res = await this.fetchImpl(this.o.url, { headers, signal: ac.signal });
     } catch {
       return null; // network error: retry
     }
