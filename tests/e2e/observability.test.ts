@@ -72,6 +72,12 @@ describe('observability: request ids across processes, metrics, and no secrets i
     expect(metric(after, 'semibot_events_relayed_total')).toBeGreaterThan(metric(before, 'semibot_events_relayed_total'));
     expect(metric(after, 'semibot_planes_connected')).toBeGreaterThanOrEqual(1);
     expect(after).toMatch(/^# TYPE semibot_process_resident_memory_bytes gauge$/m);
+    expect(metric(after, 'semibot_run_duration_seconds_count', 'status="completed"')).toBe(metric(before, 'semibot_run_duration_seconds_count', 'status="completed"') + 1);
+    expect(metric(after, 'semibot_llm_tokens_total', 'model="mock-1",direction="out"')).toBeGreaterThan(metric(before, 'semibot_llm_tokens_total', 'model="mock-1",direction="out"'));
+    expect(metric(after, 'semibot_http_requests_total', 'method="POST",route="/api/v1/agents",status="201"')).toBeGreaterThanOrEqual(1);
+    expect(metric(after, 'semibot_planes', 'state="ready"')).toBeGreaterThanOrEqual(1);
+    // the planes' own figures, labelled by plane
+    expect(after).toMatch(/^semibot_plane_rss_bytes\{plane="[0-9a-f-]{36}"\} \d+$/m);
     // every non-comment line is `name{labels} value`
     for (const line of after.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line).toMatch(/^[a-zA-Z_:][\w:]*(\{.*\})? -?[\d.e+-]+|NaN$/);
   });

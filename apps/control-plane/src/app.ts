@@ -19,7 +19,7 @@ import { RemoteMcp } from './mcp/remote-mcp.js';
 import { MemoryService } from './memory/memory-service.js';
 import { installErrorHandling } from './http/errors.js';
 import { installAuth } from './http/auth-hook.js';
-import { createMetrics } from './http/metrics.js';
+import { createMetrics, instrumentHttp } from './http/metrics.js';
 import { installOpenApi } from './http/openapi.js';
 import { installWebUi } from './http/web-ui.js';
 import { authRoutes, publicAuthPaths } from './routes/auth.js';
@@ -130,6 +130,9 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
   installAuth(http, ctx, new Set(publicAuthPaths));
   await installOpenApi(http);
   const metrics = createMetrics(ctx);
+  ctx.metrics = metrics;
+  instrumentHttp(http, metrics.registry);
+  runs.onFinished = (status, seconds) => metrics.runDuration.observe({ status }, seconds);
   let ready = false;
   http.get('/healthz', async () => ({ status: 'ok' }));
   http.get('/readyz', async (_req, reply) => {
@@ -137,7 +140,7 @@ export async function createApp(config: Config, logger: Logger = createLogger(co
     await db.query('SELECT 1');
     return { status: 'ready', db: db.kind, llm: { model: llm.model, mock: llmNotice !== null }, notice: llmNotice };
   });
-  http.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  http.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   await http.register(
     async (api) => {
       await api.register(authRoutes(ctx));

@@ -9,6 +9,7 @@ import type { Scheduler } from './scheduler/scheduler.js';
 import type { RunEngine } from './runs/run-engine.js';
 import type { RemoteMcp } from './mcp/remote-mcp.js';
 import type { MemoryService } from './memory/memory-service.js';
+import type { Metrics } from './http/metrics.js';
 
 /** The resources every route and system shares, built once in app.ts. */
 export interface AppContext {
@@ -22,6 +23,8 @@ export interface AppContext {
   runs: RunEngine;
   remoteMcp: RemoteMcp;
   memory: MemoryService;
+  /** set right after the context is built (its collectors read the rest of the context) */
+  metrics?: Metrics;
   /** plane → control plane requests served, by method (metrics, and tests that count fetches) */
   planeRequests: Record<string, number>;
   llm: LlmConfig;

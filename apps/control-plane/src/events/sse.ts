@@ -6,6 +6,12 @@ import type { StoredEvent } from '../store/events.js';
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 const frames = new WeakMap<StoredEvent, string>();
+let open = 0;
+
+/** SSE connections open right now (metrics). */
+export function openSseCount(): number {
+  return open;
+}
 
 /** One serialisation per event, shared by every connection that relays it. */
 export function frameOf(e: StoredEvent): string {
@@ -38,12 +44,14 @@ export function openSse(raw: ServerResponse, opts: { heartbeatMs: number; header
   raw.socket?.setNoDelay(true);
   raw.write(': connected\n\n');
   let closed = false;
+  open++;
   const closers: (() => void)[] = [];
   const heartbeat = opts.heartbeatMs > 0 ? setInterval(() => write(': hb\n\n'), opts.heartbeatMs) : null;
   heartbeat?.unref();
   const close = () => {
     if (closed) return;
     closed = true;
+    open--;
     if (heartbeat) clearInterval(heartbeat);
     for (const fn of closers) fn();
   };

@@ -9,6 +9,7 @@ export class PlaneConnection {
   lastHeartbeatAt = Date.now();
   activeRuns = 0;
   rssBytes: number | null = null;
+  activeSessions = 0;
   messagesIn = 0;
   messagesOut = 0;
 

@@ -120,6 +120,9 @@ export function planeHandlers(ctx: AppContext): GatewayHandlers {
           const report = UsageReport.parse(msg.params);
           const session = await ownedSession(conn, report.sessionId);
           await insertUsage(ctx.db, { ...report, orgId: session.orgId, userId: session.userId, agentId: session.agentId });
+          ctx.metrics?.llmTokens.inc({ model: report.model, direction: 'in' }, report.tokensIn);
+          ctx.metrics?.llmTokens.inc({ model: report.model, direction: 'out' }, report.tokensOut);
+          ctx.metrics?.llmLatency.observe({ model: report.model }, report.latencyMs / 1000);
           return;
         }
         case 'audit_log': {

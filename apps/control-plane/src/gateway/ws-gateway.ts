@@ -156,6 +156,7 @@ export class WsGateway {
     const previous = this.byInstance.get(conn.instanceId);
     this.byInstance.set(conn.instanceId, conn);
     previous?.close(CloseCodes.replaced, 'REPLACED');
+    previous?.ws.terminate(); // its peer may be gone (half-open): do not wait 30 s for the close handshake
     await markConnected(this.opts.db, vm.id);
     this.send(conn, {
       type: 'init',
@@ -196,6 +197,7 @@ export class WsGateway {
         conn.activeRuns = msg.activeRuns;
         this.handlers?.onHeartbeat?.(conn);
         conn.rssBytes = msg.rssBytes ?? null;
+        conn.activeSessions = msg.activeSessions;
         void touchHeartbeat(this.opts.db, conn.instanceId).catch(() => {});
         return;
       case 'request': {
@@ -242,6 +244,9 @@ export class WsGateway {
       if (conn.lastHeartbeatAt < cutoff) {
         this.opts.logger.warn({ instanceId: conn.instanceId }, 'plane heartbeat timed out');
         conn.close(CloseCodes.heartbeatTimeout, 'HEARTBEAT_TIMEOUT');
+        // a silent peer never answers the close handshake: drop the socket now instead of after
+        // ws's 30 s close timeout, so its runs start their reconnect grace at once
+        conn.ws.terminate();
       }
     }
   }
@@ -249,6 +254,8 @@ export class WsGateway {
   async close(): Promise<void> {
     if (this.sweep) clearInterval(this.sweep);
     for (const conn of this.byInstance.values()) conn.close(CloseCodes.goingAway, 'shutting down');
+    // a socket whose peer never answers (half-open) would hold shutdown for ws's 30 s close timeout
+    for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
   }
 }

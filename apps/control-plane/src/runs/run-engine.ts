@@ -53,6 +53,8 @@ export class RunEngine implements RunHost {
   private readonly traceParents = new Map<string, string>();
   readonly stats = { started: 0, completed: 0, failed: 0, cancelled: 0, staleEvents: 0 };
   readonly planeLoss: PlaneLoss;
+  /** told of every run that ends here (metrics) */
+  onFinished: (status: FinalRunStatus, seconds: number) => void = () => {};
 
   constructor(private readonly o: RunEngineOptions) {
     this.planeLoss = new PlaneLoss(this, {
@@ -248,6 +250,7 @@ export class RunEngine implements RunHost {
         }
         this.o.log.append(run.sessionId, { type: 'done', runId: run.id, status });
         this.stats[status]++;
+        if (stored.startedAt) this.onFinished(status, (Date.now() - Date.parse(stored.startedAt)) / 1000);
         this.o.logger.info({ runId: run.id, sessionId: run.sessionId, requestId: run.requestId, status, attempt: run.attempt }, 'run finished');
       }
     } catch (err) {

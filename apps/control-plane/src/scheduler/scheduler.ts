@@ -147,7 +147,11 @@ export class Scheduler {
     let handle: PlaneHandle | null = null;
     let failure: string;
     try {
-      await this.handles.get(vm.id)?.stop();
+      // the previous process of this instance is stopped on purpose: its exit is not a crash (which
+      // would re-deliver runs again and mark the row `disconnected` while this bootstrap provisions)
+      const previousHandle = this.handles.get(vm.id);
+      this.handles.delete(vm.id);
+      await previousHandle?.stop();
       handle = await this.o.driver.start({
         instanceId: vm.id,
         userId: p.userId,
