@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { lazy, Suspense, type ReactNode } from 'react';
 import { Navigate, Route, Routes, useLocation } from 'react-router';
 import { useAuth } from './lib/auth.js';
 import { Shell } from './components/layout/Shell.js';
@@ -7,10 +7,12 @@ import { AgentsPage } from './pages/agents/AgentsPage.js';
 import { AgentEditPage } from './pages/agents/AgentEditPage.js';
 import { ChatPage } from './pages/chat/ChatPage.js';
 import { PlanePage } from './pages/plane/PlanePage.js';
-import { UsagePage } from './pages/usage/UsagePage.js';
 import { SkillsPage } from './pages/skills/SkillsPage.js';
 import { McpServersPage } from './pages/mcp/McpServersPage.js';
 import { MemoriesPage } from './pages/memories/MemoriesPage.js';
+
+// the chart library is most of the bundle: load it with the usage page, not on every first paint
+const UsagePage = lazy(() => import('./pages/usage/UsagePage.js').then((m) => ({ default: m.UsagePage })));
 
 function RequireAuth({ children }: { children: ReactNode }) {
   const { token } = useAuth();
@@ -39,7 +41,14 @@ export function App() {
         <Route path="chat/:agentId" element={<ChatPage />} />
         <Route path="chat/:agentId/:sessionId" element={<ChatPage />} />
         <Route path="plane" element={<PlanePage />} />
-        <Route path="usage" element={<UsagePage />} />
+        <Route
+          path="usage"
+          element={
+            <Suspense fallback={<p className="p-8 text-sm text-zinc-500">Loading usage…</p>}>
+              <UsagePage />
+            </Suspense>
+          }
+        />
         <Route path="skills" element={<SkillsPage />} />
         <Route path="mcp" element={<McpServersPage />} />
         <Route path="memories" element={<MemoriesPage />} />

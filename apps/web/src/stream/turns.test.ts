@@ -47,6 +47,16 @@ describe('buildTurns', () => {
     expect(stored[0]!.key).toBe('m5');
   });
 
+  it('while a finished run is replayed on open, its stored answer is shown, not the growing replay', () => {
+    let s = applyEvent(initialStreamState, 1, { type: 'run', runId: 'r1', messageId: 'u1' });
+    s = applyEvent(s, 2, { type: 'text', runId: 'r1', text: 'par' });
+    const history = [msg('u1', 'user', 'q', 'r1'), msg('a1', 'assistant', 'partial answer', 'r1')];
+    expect(buildTurns(history, [], s)[0]!.answer).toBe('partial answer');
+    s = applyEvent(s, 3, { type: 'text', runId: 'r1', text: 'tial answer' });
+    s = applyEvent(s, 4, { type: 'done', runId: 'r1', status: 'completed' });
+    expect(buildTurns(history, [], s)[0]).toMatchObject({ answer: 'partial answer', status: 'completed' });
+  });
+
   it('a finished run is not busy', () => {
     let s = applyEvent(initialStreamState, 1, { type: 'run', runId: 'r1', messageId: 'u1' });
     s = applyEvent(s, 2, { type: 'done', runId: 'r1', status: 'cancelled' });

@@ -36,9 +36,12 @@ export function buildTurns(history: Message[], pending: PendingSend[], stream: S
   const turnFor = (key: string, runId: string | null, userContent: string): Turn => {
     const run = runId ? (stream.runs[runId] ?? null) : null;
     const stored = runId ? answers.get(runId) : undefined;
-    // a run streamed whole is shown as streamed (it equals the stored answer by contract); a run
-    // joined mid-way shows its tail until the stored answer exists
-    const answer = run?.complete ? run.text : (stored ?? run?.text ?? '');
+    // A run streamed whole is shown as streamed (it equals the stored answer by contract). A run
+    // with a stored answer that the stream still calls running is being replayed on (re)open: the
+    // stored answer is shown until the replay reaches `done`, so old answers do not flicker. A run
+    // joined mid-way shows its tail until the stored answer exists.
+    const replaying = run?.phase === 'running' && stored !== undefined;
+    const answer = run?.complete && !replaying ? run.text : (stored ?? run?.text ?? '');
     let status: TurnStatus;
     if (run) status = run.phase;
     else if (stored !== undefined) status = 'completed';

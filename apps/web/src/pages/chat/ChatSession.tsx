@@ -12,13 +12,21 @@ import { useChat } from './useChat.js';
 export function ChatSession({ sessionId }: { sessionId: string }) {
   const chat = useChat(sessionId);
   const scroller = useRef<HTMLDivElement>(null);
+  const content = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
-  const lastAnswer = chat.turns.at(-1)?.answer.length ?? 0;
-  // follow the answer as it grows, unless the reader scrolled up to read something earlier
+  // Follow the conversation as it grows (streamed text, process views, replayed history) unless the
+  // reader scrolled up to read something earlier. Watching the content's size catches every cause.
   useEffect(() => {
     const el = scroller.current;
-    if (el && pinned.current) el.scrollTop = el.scrollHeight;
-  }, [chat.turns.length, lastAnswer]);
+    if (!el || !content.current) return;
+    const follow = () => {
+      if (pinned.current) el.scrollTop = el.scrollHeight;
+    };
+    const ro = new ResizeObserver(follow);
+    ro.observe(content.current);
+    follow();
+    return () => ro.disconnect();
+  }, []);
   const cancelError = chat.cancel.error && errorOf(chat.cancel.error);
   return (
     <div className="flex h-full min-h-0 flex-col">
@@ -30,7 +38,7 @@ export function ChatSession({ sessionId }: { sessionId: string }) {
         }}
         className="min-h-0 flex-1 overflow-y-auto"
       >
-        <div className="mx-auto max-w-3xl space-y-8 px-6 py-8">
+        <div ref={content} className="mx-auto max-w-3xl space-y-8 px-6 py-8">
           {chat.history.error && <ErrorNotice error={errorOf(chat.history.error)} onRetry={() => void chat.history.refetch()} />}
           {chat.history.isSuccess && chat.turns.length === 0 && (
             <EmptyState icon={<MessagesSquare className="size-8" />} title="Start the conversation">

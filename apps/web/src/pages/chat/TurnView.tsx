@@ -55,7 +55,7 @@ export function TurnView({ turn, index, onRetry }: { turn: Turn; index: number; 
           {turn.run && <ProcessView steps={turn.run.steps} running={streaming} />}
           <div data-testid="answer" aria-busy={streaming} aria-label="Answer">
             {turn.answer ? (
-              <Markdown text={turn.answer} />
+              <Markdown text={turn.answer} streaming={streaming} />
             ) : streaming ? (
               <span className="inline-flex gap-1 py-2" aria-label="Thinking">
                 {[0, 1, 2].map((i) => (
@@ -63,7 +63,6 @@ export function TurnView({ turn, index, onRetry }: { turn: Turn; index: number; 
                 ))}
               </span>
             ) : null}
-            {streaming && turn.answer && <span className="ml-0.5 inline-block h-4 w-1.5 animate-pulse bg-indigo-500 align-middle" aria-hidden />}
           </div>
           {error && (
             <div className="mt-2">
