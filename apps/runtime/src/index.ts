@@ -4,3 +4,8 @@ import { fileURLToPath } from 'node:url';
 export const daemonEntry = fileURLToPath(new URL('./main.js', import.meta.url));
 
 export type { RuntimeAdapter, TurnContext, TurnResult } from './adapter.js';
+
+// The SemiGraph engine itself, for benchmarks and embedders.
+export { runGraph, type GraphDeps } from './runtimes/semigraph/graph.js';
+export { CheckpointStore } from './runtimes/semigraph/checkpoints.js';
+export { initialState, type GraphState } from './runtimes/semigraph/state.js';

@@ -11,11 +11,14 @@ const KEEP = 10;
 export class CheckpointStore {
   private readonly dir: string;
   private counter = 0;
+  /** file names on disk, oldest first; kept in memory so a save costs no directory listing */
+  private names: string[];
 
   constructor(sessionDir: string) {
     this.dir = path.join(sessionDir, 'checkpoints');
     mkdirSync(this.dir, { recursive: true });
-    this.counter = this.files().length ? Number(this.files().at(-1)!.split('-')[0]) : 0;
+    this.names = this.files();
+    this.counter = this.names.length ? Number(this.names.at(-1)!.split('-')[0]) : 0;
   }
 
   /** names sort in write order: <counter>-<runId>-<node>.json */
@@ -28,8 +31,8 @@ export class CheckpointStore {
     const file = path.join(this.dir, name);
     writeFileSync(`${file}.tmp`, JSON.stringify(state));
     renameSync(`${file}.tmp`, file);
-    const all = this.files();
-    for (const old of all.slice(0, Math.max(0, all.length - KEEP))) rmSync(path.join(this.dir, old), { force: true });
+    this.names.push(name);
+    while (this.names.length > KEEP) rmSync(path.join(this.dir, this.names.shift()!), { force: true });
   }
 
   /** The newest checkpoint of a run, if any survives. */

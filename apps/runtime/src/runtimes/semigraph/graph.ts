@@ -12,7 +12,8 @@ export interface GraphDeps {
   tools: Tool[];
   /** plan → act → observe rounds before the graph must answer */
   maxSteps: number;
-  checkpoints: CheckpointStore;
+  /** where the state goes after every node (a CheckpointStore on the plane's disk) */
+  checkpoints: Pick<CheckpointStore, 'save'>;
   toolCtx: ToolContext;
   emit(event: EmittedEvent): void;
   /** parent of the graph's spans (one per model call, one per tool call) */

@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Annotation, END, MemorySaver, START, StateGraph } from '@langchain/langgraph';
+import type { LlmChunk, LlmProvider } from '@semibot/llm';
+import { CheckpointStore, initialState, runGraph } from '@semibot/runtime';
+
+/**
+ * Per-step overhead of the agent graph itself, with a model and a tool that take no time: what
+ * the graph machinery (node dispatch, state, checkpoint) costs per node. SemiGraph is measured
+ * with its real on-disk checkpoints and with none; LangGraph.js (the library the issue suggests)
+ * runs the same plan → act → observe loop with its in-memory MemorySaver.
+ */
+const ROUNDS = 10; // tool rounds per turn: 3 nodes each, plus the final plan
+
+/** A model that asks for one tool call per turn step until ROUNDS, then answers. Instant. */
+function instantProvider(): LlmProvider {
+  return {
+    name: 'instant',
+    async *stream(req): AsyncIterable<LlmChunk> {
+      const toolMessages = req.messages.filter((m) => m.role === 'tool').length;
+      if (toolMessages < ROUNDS) yield { type: 'tool_calls', calls: [{ id: `c${toolMessages}`, name: 'noop', arguments: '{}' }] };
+      else yield { type: 'text', text: 'done' };
+      yield { type: 'usage', model: 'instant', tokensIn: 1, tokensOut: 1, latencyMs: 0, firstTokenMs: 0 };
+      yield { type: 'finish', reason: 'stop' };
+    },
+  };
+}
+
+async function semigraphTurn(dir: string | null): Promise<number> {
+  const checkpoints = dir ? new CheckpointStore(dir) : { save: () => {} };
+  const state = initialState({ sessionId: 's', runId: `r${Math.random()}`, messages: [{ role: 'user', content: 'go' }] });
+  const started = performance.now();
+  const { status } = await runGraph(state, {
+    provider: instantProvider(),
+    model: 'instant',
+    tools: [{ kind: 'tool', spec: { name: 'noop', description: 'noop', parameters: { type: 'object' } }, execute: async () => ({ content: 'ok' }) }],
+    maxSteps: ROUNDS + 1,
+    checkpoints,
+    toolCtx: { sessionId: 's', runId: 'r', workDir: tmpdir(), signal: new AbortController().signal },
+    emit: () => {},
+    reportUsage: () => {},
+    audit: () => {},
+  });
+  if (status !== 'completed') throw new Error(`semigraph turn ${status}`);
+  return performance.now() - started;
+}
+
+function langgraphApp() {
+  const State = Annotation.Root({
+    messages: Annotation<{ role: string; content: string }[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+    pending: Annotation<string[]>({ reducer: (_a, b) => b, default: () => [] }),
+    step: Annotation<number>({ reducer: (_a, b) => b, default: () => 0 }),
+  });
+  const provider = instantProvider();
+  const graph = new StateGraph(State)
+    .addNode('plan', async (s) => {
+      let calls: string[] = [];
+      let text = '';
+      for await (const c of provider.stream({ messages: s.messages as never })) {
+        if (c.type === 'tool_calls') calls = c.calls.map((x) => x.id);
+        if (c.type === 'text') text += c.text;
+      }
+      return { messages: [{ role: 'assistant', content: text }], pending: calls };
+    })
+    .addNode('act', async (s) => ({ messages: s.pending.map(() => ({ role: 'tool', content: 'ok' })) }))
+    .addNode('observe', async (s) => ({ pending: [], step: s.step + 1 }))
+    .addEdge(START, 'plan')
+    .addConditionalEdges('plan', (s) => (s.pending.length ? 'act' : END))
+    .addEdge('act', 'observe')
+    .addEdge('observe', 'plan');
+  return graph.compile({ checkpointer: new MemorySaver() });
+}
+
+async function langgraphTurn(app: ReturnType<typeof langgraphApp>): Promise<number> {
+  const started = performance.now();
+  await app.invoke({ messages: [{ role: 'user', content: 'go' }] }, { configurable: { thread_id: `t${Math.random()}` }, recursionLimit: 100 });
+  return performance.now() - started;
+}
+
+export interface GraphOverhead {
+  nodesPerTurn: number;
+  turns: number;
+  /** microseconds per node: median and p99 over turns */
+  semigraphDiskUs: { p50: number; p99: number };
+  semigraphNoCheckpointUs: { p50: number; p99: number };
+  langgraphMemorySaverUs: { p50: number; p99: number };
+}
+
+export async function measureGraphOverhead(turns: number): Promise<GraphOverhead> {
+  const nodes = ROUNDS * 3 + 1;
+  const dir = mkdtempSync(path.join(tmpdir(), 'semibot-graph-bench-'));
+  const app = langgraphApp();
+  const perNode = (ms: number[]) => {
+    const us = ms.map((m) => (m * 1000) / nodes).sort((a, b) => a - b);
+    return { p50: Math.round(us[Math.floor(us.length / 2)]!), p99: Math.round(us[Math.min(us.length - 1, Math.floor(us.length * 0.99))]!) };
+  };
+  try {
+    // warm-up, then interleave the three so machine noise hits them alike
+    for (let i = 0; i < 5; i++) await Promise.all([semigraphTurn(dir), semigraphTurn(null), langgraphTurn(app)]);
+    const disk: number[] = [];
+    const none: number[] = [];
+    const lg: number[] = [];
+    for (let i = 0; i < turns; i++) {
+      disk.push(await semigraphTurn(dir));
+      none.push(await semigraphTurn(null));
+      lg.push(await langgraphTurn(app));
+    }
+    return { nodesPerTurn: nodes, turns, semigraphDiskUs: perNode(disk), semigraphNoCheckpointUs: perNode(none), langgraphMemorySaverUs: perNode(lg) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
