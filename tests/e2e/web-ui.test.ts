@@ -132,6 +132,17 @@ describe('web console in Chromium', () => {
     await shot('05-chat');
   }, 60_000);
 
+  it('shows a failed turn with its error code and retries it', async () => {
+    await send('/fail 503');
+    const failed = turn(5);
+    await waitStatus(failed, 'failed');
+    const alert = failed.getByRole('alert');
+    expect(await alert.textContent()).toContain('LLM_ERROR');
+    await failed.getByRole('button', { name: 'Retry message' }).click();
+    await waitStatus(turn(6), 'failed');
+    expect(await turn(6).getByRole('alert').textContent()).toContain('LLM_ERROR');
+  }, 60_000);
+
   it('shows the turns on the usage page', async () => {
     await page.getByRole('link', { name: 'Usage' }).click();
     await page.waitForURL('**/usage');
