@@ -28,8 +28,11 @@ class Cancelled extends Error {}
 
 /**
  * Runs the SemiGraph from `state.node` to `done`, checkpointing after every node. Each node is a
- * plain async function from state to the next node: no framework, and the per-step overhead is
- * a checkpoint write (measured by `npm run bench`).
+ * plain async function from state to the next node — a small explicit state machine, chosen over
+ * LangGraph.js by measuring the same plan → act → observe loop with an instant model and tool
+ * (bench/src/graph-overhead.ts, 2-core dev machine): ~6 µs per node without checkpoints and ~50 µs
+ * with our atomic on-disk checkpoint, against ~900 µs per node for LangGraph.js with its in-memory
+ * MemorySaver. The graph is four nodes; a framework would cost more than it saves.
  */
 export async function runGraph(state: GraphState, d: GraphDeps): Promise<{ status: FinalRunStatus; state: GraphState }> {
   const byName = new Map(d.tools.map((t) => [t.spec.name, t]));
