@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { cleanupHome, startPlatform, waitFor, type Platform } from './harness.js';
 import { lastEventIdOf, launchChromium, screenshotDir, startCutProxy, type Browser, type CutProxy } from './browser.js';
@@ -34,12 +34,21 @@ describe('web console in Chromium', () => {
   };
   const sessionId = () => new URL(page.url()).pathname.split('/')[3]!;
 
+  let launchError: Error | null = null;
   beforeAll(async () => {
     p = await startPlatform();
     proxy = await startCutProxy(p.url);
-    b = await launchChromium();
-    page = b.page;
+    try {
+      b = await launchChromium();
+      page = b.page;
+    } catch (err) {
+      launchError = err as Error;
+    }
   }, 60_000);
+  // no browser: every test fails with the reason (a skipped browser suite would look green)
+  beforeEach(() => {
+    if (launchError) throw launchError;
+  });
   afterAll(async () => {
     await b?.close();
     await proxy?.close();
