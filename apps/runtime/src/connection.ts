@@ -14,6 +14,12 @@ import {
 const BACKOFF_S = [1, 2, 4, 8, 16, 30];
 /** Events kept while disconnected; beyond this the oldest are dropped and the run will be replayed or failed by the control plane. */
 const MAX_BUFFERED_EVENTS = 10_000;
+/**
+ * Run events already written to a socket, kept to be sent again after a reconnect: a socket that
+ * dies takes what was in flight with it (and a lost `done` would leave its run waiting for ever).
+ * The control plane drops what it already has by per-attempt seq.
+ */
+const MAX_RESENT_EVENTS = 1_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 type Init = MsgOf<ControlToPlane, 'init'>;
@@ -50,6 +56,7 @@ export class ControlConnection {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly pending = new Map<string, Pending>();
   private buffered: PlaneToControl[] = [];
+  private written: PlaneToControl[] = [];
   private nextRequestId = 1;
   private stopped = false;
   private ticket: string | undefined;
@@ -150,7 +157,7 @@ export class ControlConnection {
 
   /** Sends now, or keeps run events for the next connection (bounded; the oldest go first). */
   send(msg: PlaneToControl): void {
-    if (this.ready) return this.sendNow(msg);
+    if (this.ready) return this.write(msg);
     if (msg.type !== 'sse_event' && msg.type !== 'fire_and_forget') return;
     this.buffered.push(msg);
     if (this.buffered.length > MAX_BUFFERED_EVENTS) {
@@ -163,10 +170,20 @@ export class ControlConnection {
     this.ws?.send(JSON.stringify(msg));
   }
 
+  private write(msg: PlaneToControl): void {
+    if (msg.type === 'sse_event') {
+      this.written.push(msg);
+      if (this.written.length > MAX_RESENT_EVENTS) this.written.shift();
+    }
+    this.sendNow(msg);
+  }
+
+  /** After a reconnect: what the last socket may have lost, then what was produced while there was none. */
   private flush(): void {
-    const out = this.buffered;
+    const out = [...this.written, ...this.buffered];
+    this.written = [];
     this.buffered = [];
-    for (const msg of out) this.sendNow(msg);
+    for (const msg of out) this.write(msg);
   }
 
   request<T>(method: RequestMethod, params: Record<string, unknown>, sessionId?: string): Promise<T> {
