@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { SemibotError, type VmMode } from '@semibot/protocol';
 import { isUniqueViolation, type Db } from '../db/db.js';
 import { newTicket, type Principal, type Tokens } from '../auth/tokens.js';
-import { createVm, currentVm, liveVms, markBootstrap, updateVm, type VmInstance } from '../store/vms.js';
+import { createVm, currentVm, getVm, liveVms, markBootstrap, updateVm, type VmInstance } from '../store/vms.js';
 import type { PlaneConnection } from '../gateway/plane-connection.js';
 import type { WsGateway } from '../gateway/ws-gateway.js';
 import type { PlaneHandle, VmDriver } from './driver.js';
@@ -194,6 +194,9 @@ export class Scheduler {
   /** Called by the gateway when a plane's socket closes. */
   async onDisconnected(instanceId: string): Promise<void> {
     if (this.o.gateway.connection(instanceId)) return; // a newer socket replaced this one
+    // a plane stopped on purpose (idle) closes its socket as it goes: it stays `terminated`
+    const vm = await getVm(this.o.db, instanceId);
+    if (vm?.status === 'terminated' || vm?.status === 'failed') return;
     await updateVm(this.o.db, instanceId, { status: 'disconnected' });
   }
 
