@@ -33,6 +33,7 @@ describe('web console in Chromium', () => {
     return (await p.api('GET', path, { token: token! })).body;
   };
   const sessionId = () => new URL(page.url()).pathname.split('/')[3]!;
+  const email = `web${Date.now()}@example.com`;
 
   let launchError: Error | null = null;
   beforeAll(async () => {
@@ -70,7 +71,7 @@ describe('web console in Chromium', () => {
 
   it('signs up, creates an agent and streams an answer word by word', async () => {
     await page.getByRole('link', { name: 'Create an account' }).click();
-    await page.getByLabel('Email').fill(`web${Date.now()}@example.com`);
+    await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill('correct horse battery');
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.waitForURL('**/agents/new');
@@ -186,7 +187,7 @@ describe('web console in Chromium', () => {
     await waitFor(async () => (await page.getByRole('button', { name: 'Rebootstrap' }).isEnabled()) && (await page.getByTestId('plane-state').textContent()) === 'ready', 30_000);
   }, 60_000);
 
-  it('manages agents, skills, MCP servers and memories, in light and dark', async () => {
+  it('manages agents, skills, MCP servers and memories, in light and dark; signs out and in', async () => {
     await page.goto(`${proxy.url}/agents`); // a deep link: served by the SPA fallback
     await page.getByRole('list', { name: 'Agents' }).getByText('Web helper').waitFor();
     await shot('08-agents');
@@ -236,5 +237,15 @@ describe('web console in Chromium', () => {
     await page.getByRole('navigation', { name: 'Sessions' }).getByRole('link').first().click();
     await turn(1).waitFor();
     await shot('12-chat-dark');
+
+    // sign out, then back in: the same account and its agent
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL('**/signin');
+    expect(await page.evaluate("localStorage.getItem('semibot.token')")).toBeNull();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL('**/agents');
+    await page.getByRole('list', { name: 'Agents' }).getByText('Web helper').waitFor();
   }, 60_000);
 });

@@ -15,9 +15,10 @@ import { MemoriesPage } from './pages/memories/MemoriesPage.js';
 const UsagePage = lazy(() => import('./pages/usage/UsagePage.js').then((m) => ({ default: m.UsagePage })));
 
 function RequireAuth({ children }: { children: ReactNode }) {
-  const { token } = useAuth();
+  const { token, signedOutByUser } = useAuth();
   const location = useLocation();
-  if (!token) return <Navigate to="/signin" replace state={{ from: location.pathname }} />;
+  // an expired token returns the user to where they were once signed in again
+  if (!token) return <Navigate to="/signin" replace state={signedOutByUser ? null : { from: location.pathname }} />;
   return <>{children}</>;
 }
 

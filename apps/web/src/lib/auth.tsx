@@ -6,6 +6,8 @@ import type { AuthResult, Org, User } from './types.js';
 interface AuthState {
   token: string | null;
   me: { user: User; org: Org } | undefined;
+  /** the user signed out themselves (not an expired token): no page to return to after signing in */
+  signedOutByUser: boolean;
   signedIn(result: AuthResult): void;
   signOut(): void;
 }
@@ -15,6 +17,7 @@ const AuthContext = createContext<AuthState | null>(null);
 /** The JWT lives in localStorage (it survives reloads); every view reads it through this context. */
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [token, setToken] = useState(tokenStore.get);
+  const [signedOutByUser, setSignedOutByUser] = useState(false);
   const qc = useQueryClient();
   useEffect(() => tokenStore.subscribe(setToken), []);
   const me = useQuery({
@@ -26,11 +29,14 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const value: AuthState = {
     token,
     me: me.data,
+    signedOutByUser,
     signedIn(result) {
+      setSignedOutByUser(false);
       qc.clear(); // nothing of a previous account may show for the next one
       tokenStore.set(result.token);
     },
     signOut() {
+      setSignedOutByUser(true);
       tokenStore.set(null);
       qc.clear();
     },
