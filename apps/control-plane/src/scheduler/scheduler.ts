@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { SemibotError, type VmMode } from '@semibot/protocol';
+import { CloseCodes, SemibotError, type VmMode } from '@semibot/protocol';
 import { isUniqueViolation, type Db } from '../db/db.js';
 import { newTicket, type Principal, type Tokens } from '../auth/tokens.js';
 import { createVm, currentVm, getVm, liveVms, markBootstrap, updateVm, type VmInstance } from '../store/vms.js';
@@ -185,8 +185,9 @@ export class Scheduler {
   private async onExit(instanceId: string, handle: PlaneHandle, why: string): Promise<void> {
     if (this.closing || this.handles.get(instanceId) !== handle) return; // shutting down, replaced, or stopped on purpose
     this.handles.delete(instanceId);
-    // Its socket may not have reported the death yet: drop it now, or a re-delivery could be handed to the dead plane.
-    this.o.gateway.connection(instanceId)?.ws.terminate();
+    // Its socket may not have reported the death yet: close it now, or a re-delivery could be handed
+    // to the dead plane. Not terminate(): what the plane wrote before dying (its last snapshot) is still read.
+    this.o.gateway.connection(instanceId)?.close(CloseCodes.goingAway, 'plane process exited');
     this.onPlaneExit(instanceId, why);
     await updateVm(this.o.db, instanceId, { status: 'disconnected' }).catch(() => {});
   }
