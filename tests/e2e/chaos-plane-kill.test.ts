@@ -13,6 +13,7 @@ import {
   expectNoPlanesLeft,
   expectPlaneReady,
   expectSessionWhole,
+  planesUnder,
   slowText,
   startTcpProxy,
   timing,
@@ -220,6 +221,7 @@ describe('chaos: execution plane killed (SIGKILL)', () => {
     const newPid = planePid(p, userId);
     expect(newPid).not.toBeNull();
     expect(newPid).not.toBe(pid);
+    expect(planesUnder(p.home)).toContain(newPid); // the scan the after-all check relies on does see planes
     await expectSessionWhole(p, token, sessionId, live.frames, [
       { runId: first.body.runId, expected: 'before the kill' },
       { runId: second.body.runId, expected: 'after the kill' },
