@@ -140,10 +140,13 @@ describe('SemiGraph skills', () => {
         '/tools use_skill {"skill":"weather","script":"scripts/forecast","args":["Oslo"]} ; use_skill {"skill":"shout","script":"scripts/shout","args":["quiet please"]}',
       );
       expect(frames.at(-1)!.data.status).toBe('completed');
-      expect(framesOf(frames, 'skill_result').map((f) => [f.data.isError, (f.data.result as any).stdout])).toEqual([
+      // the two calls run in parallel: their results may arrive in either order
+      const results = framesOf(frames, 'skill_result').map((f) => [f.data.isError, (f.data.result as any).stdout]);
+      expect(results).toHaveLength(2);
+      expect(results).toEqual(expect.arrayContaining([
         [false, 'sunny in Oslo\n'],
         [false, 'QUIET PLEASE\n'],
-      ]);
+      ]));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
