@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { FULL, SMOKE } from './config.js';
 import { tokenLatency, warmTurns, type LatencyFigure } from './latency.js';
@@ -116,6 +117,7 @@ async function run(): Promise<void> {
       command: 'npm run bench',
       git,
       machine,
+      loadAverageAtEnd: os.loadavg().map((v) => Number(v.toFixed(2))),
       config: cfg,
       client:
         'separate Node process (child_process.fork), node:http with keep-alive, hand-rolled SSE parsing; the same code reads product and baseline',

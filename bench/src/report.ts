@@ -138,6 +138,8 @@ export interface ResultsFile {
   command: string;
   git: GitInfo;
   machine: Machine;
+  /** 1/5/15-min load averages when the run ended (the start's are in `machine`) */
+  loadAverageAtEnd: number[];
   config: BenchConfig;
   /** how the load was generated */
   client: string;
