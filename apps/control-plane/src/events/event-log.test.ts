@@ -83,8 +83,10 @@ describe('EventLog', () => {
   it('asks for a resync when the requested id was pruned', async () => {
     const log = new EventLog({ db, logger, retention: 5 });
     const s = await newSession();
-    for (let i = 0; i < 12; i++) log.append(s, text(`p${i}`));
-    await log.prune(s);
+    for (let i = 0; i < 6; i++) log.append(s, text(`p${i}`));
+    await log.flush();
+    for (let i = 6; i < 12; i++) log.append(s, text(`p${i}`));
+    await log.prune(s); // the first flush (6 events) is entirely older than the newest 5
     const stale = await collect(log, s, 1);
     expect(stale.resync).toBe(true);
     expect(stale.got).toEqual([]);

@@ -102,12 +102,16 @@ for (const backend of testDatabases) {
         id: i + 1,
         event: { type: 'text' as const, runId, text: `t${i + 1}` },
       }));
-      await insertEvents(db, events);
-      await insertEvents(db, events.slice(0, 3)); // a re-flush is harmless
+      // three flushes of ten: the log is kept in one row per flush and run
+      for (let i = 0; i < 30; i += 10) await insertEvents(db, events.slice(i, i + 10));
+      await insertEvents(db, events.slice(0, 10)); // a re-flush is harmless
       expect((await readEvents(db, t.session.id, 25)).map((e) => e.id)).toEqual([26, 27, 28, 29, 30]);
       expect((await readEvents(db, t.session.id, 0, { runId })).length).toBe(30);
+      // at least the newest 10 stay: whole flushes older than them go
       await pruneEvents(db, t.session.id, 10);
       expect(await prunedThrough(db, t.session.id)).toBe(20);
+      await pruneEvents(db, t.session.id, 5);
+      expect(await prunedThrough(db, t.session.id)).toBe(20); // the newest flush holds 10 ≥ 5: kept whole
       expect((await readEvents(db, t.session.id, 0)).map((e) => e.id)[0]).toBe(21);
     });
   });
