@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import pino from 'pino';
-import { createOpenAICompatibleProvider, type LlmProvider } from '@semibot/llm';
+import type { LlmProvider } from '@semibot/llm';
 import type { LlmConfig } from '@semibot/protocol';
 import { ControlConnection } from './connection.js';
 import { initTracing } from '@semibot/telemetry';
@@ -33,8 +33,11 @@ const logger = pino({
 const tracing = await initTracing('semibot-runtime');
 let llm: LlmConfig | null = null;
 let provider: LlmProvider | null = null;
+// The LLM SDK loads while the socket connects (not before it): the first turn needs it, the
+// connection does not, and loading it up front would delay a cold start by its import time.
+const llmSdk = import('@semibot/llm');
 const semigraph = new SemiGraphRuntime({
-  provider: () => (provider ??= createOpenAICompatibleProvider(llm!)),
+  provider: async () => (provider ??= (await llmSdk).createOpenAICompatibleProvider(llm!)),
   defaultModel: () => llm!.model,
   maxSteps: Number(env.SEMIBOT_MAX_STEPS ?? 8),
 });

@@ -1,4 +1,4 @@
-import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageParam, TextBlockParam, Tool, ToolResultBlockParam, ToolUseBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { LlmError } from './errors.js';
 import { sdkErrorToLlmError } from './sdk-errors.js';
@@ -30,7 +30,10 @@ export interface AnthropicConfig {
   fetch?: typeof fetch;
 }
 
-const SDK_ERRORS = { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError };
+type Sdk = typeof import('@anthropic-ai/sdk');
+let sdk: Promise<Sdk> | null = null;
+/** The SDK loads on first use: a process that never calls Anthropic never pays its ~12 MB. */
+const loadSdk = () => (sdk ??= import('@anthropic-ai/sdk'));
 
 // Anthropic stop reasons in the OpenAI vocabulary the rest of Semibot uses.
 const FINISH: Record<string, string> = {
@@ -44,22 +47,27 @@ const FINISH: Record<string, string> = {
 export function createAnthropicProvider(cfg: AnthropicConfig): LlmProvider {
   const timeoutMs = cfg.timeoutMs ?? 60_000;
   const where = cfg.baseUrl ?? 'api.anthropic.com';
-  const client = new Anthropic({
-    apiKey: cfg.apiKey,
-    // Explicit, so ANTHROPIC_BASE_URL in the environment cannot silently redirect calls.
-    baseURL: cfg.baseUrl ?? 'https://api.anthropic.com',
-    timeout: timeoutMs,
-    maxRetries: cfg.maxRetries ?? 2,
-    ...(cfg.fetch ? { fetch: cfg.fetch } : {}),
-  });
+  let client: Promise<Anthropic> | null = null;
+  const getClient = () =>
+    (client ??= loadSdk().then(
+      ({ default: AnthropicClient }) =>
+        new AnthropicClient({
+          apiKey: cfg.apiKey,
+          // Explicit, so ANTHROPIC_BASE_URL in the environment cannot silently redirect calls.
+          baseURL: cfg.baseUrl ?? 'https://api.anthropic.com',
+          timeout: timeoutMs,
+          maxRetries: cfg.maxRetries ?? 2,
+          ...(cfg.fetch ? { fetch: cfg.fetch } : {}),
+        }),
+    ));
   return {
     name: 'anthropic',
-    stream: (req) => streamMessages(client, cfg, where, timeoutMs, req),
+    stream: (req) => streamMessages(getClient, cfg, where, timeoutMs, req),
   };
 }
 
 async function* streamMessages(
-  client: Anthropic,
+  getClient: () => Promise<Anthropic>,
   cfg: AnthropicConfig,
   where: string,
   timeoutMs: number,
@@ -78,6 +86,7 @@ async function* streamMessages(
   const calls: (LlmToolCall | undefined)[] = [];
 
   try {
+    const client = await getClient();
     const stream = await client.messages.create(
       {
         model: servedModel,
@@ -125,7 +134,8 @@ async function* streamMessages(
   } catch (err) {
     if (watchdog.fired) throw idleError(where, timeoutMs);
     if (req.signal?.aborted) return;
-    throw sdkErrorToLlmError(err, where, SDK_ERRORS);
+    const { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } = await loadSdk();
+    throw sdkErrorToLlmError(err, where, { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError });
   } finally {
     watchdog.stop();
   }

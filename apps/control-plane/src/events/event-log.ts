@@ -57,6 +57,8 @@ interface SessionLog {
   lastId: number;
   listeners: Set<Listener>;
   lastUsed: number;
+  /** events appended since retention was last applied */
+  sincePrune: number;
 }
 
 export class EventLog {
@@ -123,6 +125,7 @@ export class EventLog {
     const stored: StoredEvent = { sessionId, id, event };
     s.lastId = id;
     s.lastUsed = Date.now();
+    s.sincePrune++;
     s.ring.push(stored);
     if (s.ring.length > this.ringSize) s.ringFloor = s.ring.shift()!.id;
     this.appended++;
@@ -165,6 +168,7 @@ export class EventLog {
       lastId: 0,
       listeners: new Set(),
       lastUsed: Date.now(),
+      sincePrune: 0,
     };
     s.loaded = (async () => {
       const [from, pruned] = await Promise.all([
@@ -269,8 +273,14 @@ export class EventLog {
     return this.flushing;
   }
 
-  /** Applies retention to one session (after a run ends). */
+  /**
+   * Applies retention to one session (after a run ends) — only once a quarter of the retention
+   * has been appended since the last prune, so a short turn costs no pruning queries.
+   */
   async prune(sessionId: string): Promise<void> {
+    const st = this.sessions.get(sessionId);
+    if (st && st.sincePrune < Math.max(1, this.opts.retention / 4)) return;
+    if (st) st.sincePrune = 0;
     await this.flush();
     await pruneEvents(this.opts.db, sessionId, this.opts.retention);
     const s = this.sessions.get(sessionId);

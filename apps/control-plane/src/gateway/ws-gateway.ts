@@ -75,6 +75,12 @@ export class WsGateway {
     return c?.open ? c : null;
   }
 
+  /** The user's connected plane, if any (the scheduler's fast path: no database read). */
+  connectionForUser(userId: string): PlaneConnection | null {
+    for (const c of this.byInstance.values()) if (c.principal.userId === userId && c.open) return c;
+    return null;
+  }
+
   connections(): PlaneConnection[] {
     return [...this.byInstance.values()];
   }

@@ -12,13 +12,12 @@ import type { Principal } from '../auth/tokens.js';
 import type { EventLog } from '../events/event-log.js';
 import type { PlaneConnection } from '../gateway/plane-connection.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import { getAgent } from '../store/agents.js';
-import { getSessionById, type Session } from '../store/sessions.js';
-import { getMessageContent } from '../store/messages.js';
+import type { Session } from '../store/sessions.js';
 import { skillIndex } from '../store/skills.js';
 import { mcpSpecs } from '../store/mcp-servers.js';
 import {
   claimNextRun,
+  deliveryOf,
   finalizeRun,
   runningRunOf,
   submitMessage,
@@ -139,35 +138,26 @@ export class RunEngine implements RunHost {
     const { run } = a;
     const log = this.o.logger.child({ runId: run.id, sessionId: run.sessionId, attempt: run.attempt, requestId: run.requestId });
     try {
-      const session = await getSessionById(this.o.db, run.sessionId);
-      const agent = session && (await getAgent(this.o.db, session.orgId, session.agentId));
-      const content = run.messageId && (await getMessageContent(this.o.db, run.messageId));
-      if (!session || !agent || content == null) throw new SemibotError('NOT_FOUND', 'session, agent or message no longer exists', 404);
+      const d = await deliveryOf(this.o.db, run);
+      if (!d) throw new SemibotError('NOT_FOUND', 'session, agent or message no longer exists', 404);
       const conn = await this.o.scheduler.ensurePlane({ userId: run.userId, orgId: run.orgId });
       if (a.finalizing) return;
       if (a.cancelRequested) return void (await this.finish(a, 'cancelled'));
       a.conn = conn;
       // Sent before every turn: the agent's configuration (prompt, skills, servers) may have changed.
       const [skills, mcpServers] = await Promise.all([
-        skillIndex(this.o.db, session.orgId, agent.skillIds),
-        mcpSpecs(this.o.db, session.orgId, agent.mcpServerIds),
+        skillIndex(this.o.db, d.orgId, d.skillIds),
+        mcpSpecs(this.o.db, d.orgId, d.mcpServerIds),
       ]);
-      conn.send({
-        type: 'start_session',
-        sessionId: session.id,
-        runtimeType: session.runtimeType ?? agent.runtimeType,
-        agent: { id: agent.id, name: agent.name, systemPrompt: agent.systemPrompt, model: agent.model },
-        skills,
-        mcpServers,
-      });
-      conn.startedSessions.add(session.id);
+      conn.send({ type: 'start_session', sessionId: d.sessionId, runtimeType: d.runtimeType, agent: d.agent, skills, mcpServers });
+      conn.startedSessions.add(d.sessionId);
       conn.send({
         type: 'user_message',
-        sessionId: session.id,
+        sessionId: d.sessionId,
         runId: run.id,
         messageId: run.messageId ?? '',
         attempt: run.attempt,
-        content,
+        content: d.content,
         ...(run.requestId ? { requestId: run.requestId } : {}),
         ...(a.span && traceparentOf(a.span) ? { traceparent: traceparentOf(a.span) } : {}),
       });

@@ -102,6 +102,8 @@ export class Scheduler {
 
   async ensurePlane(p: Principal, opts: { bypassCooldown?: boolean } = {}): Promise<PlaneConnection> {
     if (this.closing) throw new SemibotError('VM_UNAVAILABLE', 'the control plane is shutting down', 503, { retryAfterMs: 1_000 });
+    const connected = this.o.gateway.connectionForUser(p.userId);
+    if (connected) return connected;
     const vm = await currentVm(this.o.db, p.userId);
     const live = vm && this.o.gateway.connection(vm.id);
     if (live) return live;

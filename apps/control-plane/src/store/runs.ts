@@ -1,4 +1,5 @@
 import type { ErrorCode, FinalRunStatus, RunStatus } from '@semibot/protocol';
+import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Db, type Queryable } from '../db/db.js';
 import { insertMessage } from './messages.js';
 
@@ -60,20 +61,20 @@ export async function submitMessage(
   const existing = input.idempotencyKey ? await findByIdempotencyKey(db, input.sessionId, input.idempotencyKey) : null;
   if (existing) return existing;
   try {
+    // ids chosen here, so the run and its message are written in two statements with no update
+    const runId = randomUUID();
+    const messageId = randomUUID();
     return await db.tx(async (q) => {
       const [row] = await q.query(
-        `INSERT INTO runs (org_id, user_id, session_id, idempotency_key, request_id) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-        [input.orgId, input.userId, input.sessionId, input.idempotencyKey, input.requestId ?? null],
+        `INSERT INTO runs (id, org_id, user_id, session_id, idempotency_key, request_id, message_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+        [runId, input.orgId, input.userId, input.sessionId, input.idempotencyKey, input.requestId ?? null, messageId],
       );
-      const message = await insertMessage(q, {
-        orgId: input.orgId,
-        sessionId: input.sessionId,
-        runId: row!.id as string,
-        role: 'user',
-        content: input.content,
-      });
-      const [withMessage] = await q.query('UPDATE runs SET message_id = $2 WHERE id = $1 RETURNING *', [row!.id, message.id]);
-      return { run: toRun(withMessage!), messageId: message.id, duplicate: false };
+      await q.query(
+        `INSERT INTO messages (id, org_id, session_id, run_id, role, content) VALUES ($1, $2, $3, $4, 'user', $5)`,
+        [messageId, input.orgId, input.sessionId, runId, input.content],
+      );
+      return { run: toRun(row!), messageId, duplicate: false };
     });
   } catch (err) {
     if (!isUniqueViolation(err) || !input.idempotencyKey) throw err;
@@ -170,4 +171,27 @@ export async function nextAttempt(q: Queryable, runId: string): Promise<Run | nu
     [runId],
   );
   return row ? toRun(row) : null;
+}
+
+/** What delivering a run needs, in one query: the session's agent and the message's text. */
+export async function deliveryOf(q: Queryable, run: Run) {
+  const [row] = await q.query(
+    `SELECT s.id AS session_id, s.org_id, s.runtime_type AS session_runtime, a.id AS agent_id, a.name, a.system_prompt,
+            a.model, a.runtime_type, a.skill_ids, a.mcp_server_ids, m.content
+       FROM sessions s
+       JOIN agents a ON a.id = s.agent_id AND a.deleted_at IS NULL
+       JOIN messages m ON m.id = $2
+      WHERE s.id = $1`,
+    [run.sessionId, run.messageId],
+  );
+  if (!row) return null;
+  return {
+    sessionId: row.session_id as string,
+    orgId: row.org_id as string,
+    runtimeType: ((row.session_runtime as string | null) ?? (row.runtime_type as string)) as 'semigraph' | 'openclaw',
+    agent: { id: row.agent_id as string, name: row.name as string, systemPrompt: row.system_prompt as string, model: (row.model as string | null) ?? null },
+    skillIds: row.skill_ids as string[],
+    mcpServerIds: row.mcp_server_ids as string[],
+    content: row.content as string,
+  };
 }

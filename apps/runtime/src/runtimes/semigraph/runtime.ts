@@ -10,7 +10,8 @@ import { SkillCache, missingRequirements, skillTool } from './tools/skills.js';
 import type { Tool } from './tools/tool.js';
 
 export interface SemiGraphOptions {
-  provider: () => LlmProvider;
+  /** the model client; may load its SDK on first use */
+  provider: () => LlmProvider | Promise<LlmProvider>;
   defaultModel: () => string;
   /** plan → act → observe rounds per turn @default 8 */
   maxSteps?: number;
@@ -57,7 +58,7 @@ export class SemiGraphRuntime implements RuntimeAdapter {
       }
     }
     const { status, state: end } = await runGraph(state, {
-      provider: this.o.provider(),
+      provider: await this.o.provider(),
       model: ctx.agent.model ?? this.o.defaultModel(),
       tools,
       maxSteps: this.o.maxSteps ?? 8,

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { McpCallResult, McpServerSpec, McpToolInfo } from '@semibot/protocol';
 import type { PlaneServices } from '../../../adapter.js';
 import { toolName, type Tool } from './tool.js';
@@ -48,6 +47,11 @@ export class McpHub {
     let entry = this.clients.get(key);
     if (!entry) {
       entry = (async () => {
+        // the SDK loads when an agent first uses a stdio server, not at every plane's start
+        const [{ Client }, { StdioClientTransport, getDefaultEnvironment }] = await Promise.all([
+          import('@modelcontextprotocol/sdk/client/index.js'),
+          import('@modelcontextprotocol/sdk/client/stdio.js'),
+        ]);
         const client = new Client({ name: 'semibot-runtime', version: '0.1.0' });
         const transport = new StdioClientTransport({
           command: server.command,
