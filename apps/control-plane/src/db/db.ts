@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { migrate } from './migrate.js';
 import { saveTemplate, seedFromTemplate } from './pglite-template.js';
+import { openPgliteThread } from './pglite-thread.js';
 
 /** The one thing every store function needs: run a parameterised statement, get rows. */
 export interface Queryable {
@@ -35,16 +36,16 @@ export async function openDb(opts: { databaseUrl?: string | undefined; home: str
   const dataDir = path.join(opts.home, 'pgdata');
   const fresh = !existsSync(dataDir);
   if (fresh && seedFromTemplate(dataDir)) {
-    const db = await openPglite(dataDir);
+    const db = await openPgliteThread(dataDir);
     return { db, applied: await migrate(db) };
   }
-  let db = await openPglite(dataDir);
+  let db = await openPgliteThread(dataDir);
   const applied = await migrate(db);
   if (fresh) {
     // keep this empty, migrated directory for the next fresh home (see pglite-template.ts)
     await db.close();
     saveTemplate(dataDir);
-    db = await openPglite(dataDir);
+    db = await openPgliteThread(dataDir);
   }
   return { db, applied };
 }
