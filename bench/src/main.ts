@@ -13,6 +13,8 @@ import { formatTable, rows, writeResults, type Figures } from './report.js';
 import { coldStart, coldStartFigure, restartToReady, startToReady, type ColdStart } from './startup.js';
 import { relayThroughput } from './throughput.js';
 import { Timeline } from './timeline.js';
+import { measureGraphOverhead } from './graph-overhead.js';
+import { planeKillRecovery, toolTurns } from './recovery.js';
 
 /**
  * `npm run bench`. Flags: `--smoke` (a tiny run that writes nothing), `--cpu-prof[=dir]` (profile
@@ -86,6 +88,13 @@ async function run(): Promise<void> {
   const plane = await t.run('plane memory', () => planeMemory(ctx, colds[0]!.user, colds[0]!.planePid));
   const controlPlaneRssAfterLoadBytes = rssBytes(cp.pid) ?? NaN;
 
+  const graph = await t.run('graph overhead', () => measureGraphOverhead(cfg.smoke ? 5 : 100));
+  say(`graph: ${graph.semigraphDiskUs.p50} µs/node (disk checkpoints), LangGraph.js ${graph.langgraphMemorySaverUs.p50} µs/node`);
+  const toolTurn = await t.run('tool turns', () => toolTurns(cp, cfg.smoke ? 2 : 20));
+  say(`tool turn overhead p50 ${ms(toolTurn.overheadMs.p50)} ms`);
+  const recovery = await t.run('plane kills', () => planeKillRecovery(cp, cfg.smoke ? 1 : 3));
+  say(`plane kill → next event p50 ${ms(recovery.toNextEventMs.p50)} ms, → done ${ms(recovery.toDoneMs.p50)} ms`);
+
   const restart = await t.run('restarts', () => restartToReady(cp, mock.url, cfg.restarts));
   disposers.push(() => restart.cp.dispose());
   say(`control plane restart → ready: ${restart.figure.samplesMs.map(ms).join(', ')} ms`);
@@ -101,6 +110,9 @@ async function run(): Promise<void> {
     controlPlaneRssAfterLoadBytes,
     sseConnections,
     plane,
+    graph,
+    toolTurn,
+    recovery,
   };
   const table = rows(figures);
   process.stdout.write(`\n${formatTable(table)}\n\n`);

@@ -1,3 +1,5 @@
+import type { GraphOverhead } from './graph-overhead.js';
+import type { RecoveryFigure, ToolTurnFigure } from './recovery.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchConfig } from './config.js';
@@ -22,6 +24,9 @@ export interface Figures {
   controlPlaneRssAfterLoadBytes: number;
   sseConnections: ConnectionMemory;
   plane: PlaneMemory;
+  graph: GraphOverhead;
+  toolTurn: ToolTurnFigure;
+  recovery: RecoveryFigure;
 }
 
 export interface Row {
@@ -116,6 +121,27 @@ export function rows(f: Figures): Row[] {
   out.push({
     metric: '  CPU per event: plane / mock / client',
     value: `${ms(t.cpuUsPerEvent.plane)} / ${ms(t.cpuUsPerEvent.mock)} / ${ms(t.cpuUsPerEvent.client)} µs`,
+    target: '—',
+    ok: null,
+  });
+  const g = f.graph;
+  out.push({
+    metric: `graph overhead per node, SemiGraph (disk checkpoints) p50 / p99`,
+    value: `${g.semigraphDiskUs.p50} / ${g.semigraphDiskUs.p99} µs`,
+    target: '—',
+    ok: null,
+  });
+  out.push({ metric: '  SemiGraph without checkpoints | LangGraph.js + MemorySaver, p50', value: `${g.semigraphNoCheckpointUs.p50} | ${g.langgraphMemorySaverUs.p50} µs`, target: '—', ok: null });
+  out.push({
+    metric: `tool turn overhead over the tool's own time, p50 / max (${f.toolTurn.turns})`,
+    value: `${ms(f.toolTurn.overheadMs.p50)} / ${ms(f.toolTurn.overheadMs.max)} ms`,
+    target: '—',
+    ok: null,
+  });
+  out.push({ metric: '  the tool itself (sleep 0.05 via run_command), p50', value: `${ms(f.toolTurn.toolMs.p50)} ms`, target: '—', ok: null });
+  out.push({
+    metric: `plane killed mid-answer → next event | → done, p50 (${f.recovery.kills}×)`,
+    value: `${ms(f.recovery.toNextEventMs.p50)} | ${ms(f.recovery.toDoneMs.p50)} ms`,
     target: '—',
     ok: null,
   });
