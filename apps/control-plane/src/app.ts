@@ -41,13 +41,18 @@ export interface App {
 const EVENT_STATE_IDLE_MS = 10 * 60_000;
 
 /** The composition root: every resource built once and handed to the systems that use it. */
-export async function createApp(config: Config, logger: Logger = createLogger(config.logLevel, 'control-plane')): Promise<App> {
+export async function createApp(
+  config: Config,
+  logger: Logger = createLogger(config.logLevel, 'control-plane'),
+  /** an already started openDb (main.ts starts it early); opened here when absent */
+  database?: ReturnType<typeof openDb>,
+): Promise<App> {
   if (config.vmMode !== 'process') {
     throw new Error(`SEMIBOT_VM_MODE=${config.vmMode} is not available in this build; use 'process'`);
   }
   // the database (PGlite compiles WASM) and the mock model start side by side
   const [{ db, applied }, mock] = await Promise.all([
-    openDb({ databaseUrl: config.databaseUrl, home: config.home }),
+    database ?? openDb({ databaseUrl: config.databaseUrl, home: config.home }),
     config.llm ? null : startMockLlm({ port: 0 }),
   ]);
   if (applied.length) logger.info({ applied, db: db.kind }, 'migrations applied');

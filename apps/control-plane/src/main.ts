@@ -1,13 +1,20 @@
 import { loadConfig } from './config.js';
-import { createApp } from './app.js';
-import { createLogger } from './logging.js';
-import { initTracing } from '@semibot/telemetry';
+import { openDb } from './db/db.js';
 
 const startedAt = performance.now();
 const config = loadConfig();
+// The database boots (embedded: on its own thread, from a copied template on a fresh home) while
+// this thread loads the rest of the server: start-up is the longer of the two, not their sum.
+const database = openDb({ databaseUrl: config.databaseUrl, home: config.home });
+database.catch(() => {}); // reported by createApp, which awaits it
+const [{ createApp }, { createLogger }, { initTracing }] = await Promise.all([
+  import('./app.js'),
+  import('./logging.js'),
+  import('@semibot/telemetry'),
+]);
 const logger = createLogger(config.logLevel, 'control-plane');
 const tracing = await initTracing('semibot-control-plane');
-const app = await createApp(config, logger);
+const app = await createApp(config, logger, database);
 const address = await app.listen();
 logger.info({ address, db: app.ctx.db.kind, ms: Math.round(performance.now() - startedAt) }, `Semibot control plane ready on ${address}`);
 

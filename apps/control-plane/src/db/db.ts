@@ -35,7 +35,7 @@ export async function openDb(opts: { databaseUrl?: string | undefined; home: str
   }
   const dataDir = path.join(opts.home, 'pgdata');
   const fresh = !existsSync(dataDir);
-  if (fresh && seedFromTemplate(dataDir)) {
+  if (fresh && (await seedFromTemplate(dataDir))) {
     const db = await openPgliteThread(dataDir);
     return { db, applied: await migrate(db) };
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { cp } from 'node:fs/promises';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -29,10 +30,11 @@ function pgliteVersion(): string {
 }
 
 /** Seeds `dataDir` from the template when both a template exists and `dataDir` does not. */
-export function seedFromTemplate(dataDir: string): boolean {
+export async function seedFromTemplate(dataDir: string): Promise<boolean> {
   const template = templateDir();
   if (!template || existsSync(dataDir) || !existsSync(path.join(template, 'PG_VERSION'))) return false;
-  cpSync(template, dataDir, { recursive: true });
+  // asynchronous: the copy (~1,000 files) runs on libuv's threads while the server loads
+  await cp(template, dataDir, { recursive: true });
   return true;
 }
 

@@ -61,21 +61,22 @@ export async function submitMessage(
   const existing = input.idempotencyKey ? await findByIdempotencyKey(db, input.sessionId, input.idempotencyKey) : null;
   if (existing) return existing;
   try {
-    // ids chosen here, so the run and its message are written in two statements with no update
+    // ids chosen here, so the run and its message go in one statement (atomic on its own: no
+    // BEGIN/COMMIT round trips on the hot path of every message)
     const runId = randomUUID();
     const messageId = randomUUID();
-    return await db.tx(async (q) => {
-      const [row] = await q.query(
-        `INSERT INTO runs (id, org_id, user_id, session_id, idempotency_key, request_id, message_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-        [runId, input.orgId, input.userId, input.sessionId, input.idempotencyKey, input.requestId ?? null, messageId],
-      );
-      await q.query(
-        `INSERT INTO messages (id, org_id, session_id, run_id, role, content) VALUES ($1, $2, $3, $4, 'user', $5)`,
-        [messageId, input.orgId, input.sessionId, runId, input.content],
-      );
-      return { run: toRun(row!), messageId, duplicate: false };
-    });
+    const [row] = await db.query(
+      `WITH run AS (
+         INSERT INTO runs (id, org_id, user_id, session_id, idempotency_key, request_id, message_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *
+       ), message AS (
+         INSERT INTO messages (id, org_id, session_id, run_id, role, content)
+         SELECT $7, org_id, session_id, id, 'user', $8 FROM run
+       )
+       SELECT * FROM run`,
+      [runId, input.orgId, input.userId, input.sessionId, input.idempotencyKey, input.requestId ?? null, messageId, input.content],
+    );
+    return { run: toRun(row!), messageId, duplicate: false };
   } catch (err) {
     if (!isUniqueViolation(err) || !input.idempotencyKey) throw err;
     const winner = await findByIdempotencyKey(db, input.sessionId, input.idempotencyKey);
