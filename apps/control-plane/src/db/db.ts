@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { migrate } from './migrate.js';
-import { saveTemplate, seedFromTemplate } from './pglite-template.js';
+import { saveTemplate, usableTemplate } from './pglite-template.js';
 import { openPgliteThread } from './pglite-thread.js';
 
 /** The one thing every store function needs: run a parameterised statement, get rows. */
@@ -35,8 +35,9 @@ export async function openDb(opts: { databaseUrl?: string | undefined; home: str
   }
   const dataDir = path.join(opts.home, 'pgdata');
   const fresh = !existsSync(dataDir);
-  if (fresh && (await seedFromTemplate(dataDir))) {
-    const db = await openPgliteThread(dataDir);
+  const template = fresh ? usableTemplate(dataDir) : null;
+  if (template) {
+    const db = await openPgliteThread(dataDir, template);
     return { db, applied: await migrate(db) };
   }
   let db = await openPgliteThread(dataDir);

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { cp } from 'node:fs/promises';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -29,13 +28,11 @@ function pgliteVersion(): string {
   return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** Seeds `dataDir` from the template when both a template exists and `dataDir` does not. */
-export async function seedFromTemplate(dataDir: string): Promise<boolean> {
+/** The template to seed a fresh `dataDir` from, or null (none saved yet, or `dataDir` exists). */
+export function usableTemplate(dataDir: string): string | null {
   const template = templateDir();
-  if (!template || existsSync(dataDir) || !existsSync(path.join(template, 'PG_VERSION'))) return false;
-  // asynchronous: the copy (~1,000 files) runs on libuv's threads while the server loads
-  await cp(template, dataDir, { recursive: true });
-  return true;
+  if (!template || existsSync(dataDir) || !existsSync(path.join(template, 'PG_VERSION'))) return null;
+  return template;
 }
 
 /** Saves a just-migrated, closed, empty data directory as the template (first writer wins). */

@@ -13,8 +13,8 @@ class WorkerDbError extends Error {
 }
 
 /** PGlite on a worker thread (see pglite-worker.ts), behind the same `Db` interface as the rest. */
-export async function openPgliteThread(dataDir: string | null): Promise<Db> {
-  const worker = new Worker(new URL('./pglite-worker.js', import.meta.url), { workerData: { dataDir } });
+export async function openPgliteThread(dataDir: string | null, seedFrom: string | null = null): Promise<Db> {
+  const worker = new Worker(new URL('./pglite-worker.js', import.meta.url), { workerData: { dataDir, seedFrom } });
   const pending = new Map<number, Pending>();
   let nextId = 1;
   worker.on('message', (r: WorkerReply) => {

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 
 /**
@@ -23,6 +23,10 @@ export type WorkerReply = { id: number; rows?: unknown[]; tx?: number; error?: {
 
 const port = parentPort!;
 const dataDir = workerData.dataDir as string | null;
+const seedFrom = workerData.seedFrom as string | null;
+// a fresh home starts as a copy of the migrated template (pglite-template.ts); copied here, on
+// this thread, so the main thread keeps loading the server meanwhile
+if (dataDir && seedFrom && !existsSync(dataDir)) cpSync(seedFrom, dataDir, { recursive: true });
 if (dataDir) mkdirSync(dataDir, { recursive: true });
 const db = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
 
