@@ -14,7 +14,7 @@ import { coldStart, coldStartFigure, restartToReady, startToReady, type ColdStar
 import { relayThroughput } from './throughput.js';
 import { Timeline } from './timeline.js';
 import { measureGraphOverhead } from './graph-overhead.js';
-import { planeKillRecovery, toolTurns } from './recovery.js';
+import { planeKillRecovery, socketCutRecovery, toolTurns } from './recovery.js';
 
 /**
  * `npm run bench`. Flags: `--smoke` (a tiny run that writes nothing), `--cpu-prof[=dir]` (profile
@@ -94,6 +94,8 @@ async function run(): Promise<void> {
   say(`tool turn overhead p50 ${ms(toolTurn.overheadMs.p50)} ms`);
   const recovery = await t.run('plane kills', () => planeKillRecovery(cp, cfg.smoke ? 1 : 3));
   say(`plane kill → next event p50 ${ms(recovery.toNextEventMs.p50)} ms, → done ${ms(recovery.toDoneMs.p50)} ms`);
+  const socketCut = await t.run('socket cuts', () => socketCutRecovery(cp, cfg.smoke ? 1 : 3));
+  say(socketCut.toNextEventMs ? `socket cut → next event p50 ${ms(socketCut.toNextEventMs.p50)} ms` : 'socket cut: ss -K not permitted here, not measured');
 
   const restart = await t.run('restarts', () => restartToReady(cp, mock.url, cfg.restarts));
   disposers.push(() => restart.cp.dispose());
@@ -113,6 +115,7 @@ async function run(): Promise<void> {
     graph,
     toolTurn,
     recovery,
+    socketCut,
   };
   const table = rows(figures);
   process.stdout.write(`\n${formatTable(table)}\n\n`);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { newSessions, newUser, type BenchUser } from './api.js';
 import type { ControlPlaneProc } from './platform.js';
@@ -115,4 +116,55 @@ export async function planeKillRecovery(cp: ControlPlaneProc, kills: number): Pr
     toDone.push(frames.at(-1)!.at - killedAt);
   }
   return { kills, toNextEventMs: summarize(toNext), toDoneMs: summarize(toDone) };
+}
+
+export interface SocketCutFigure {
+  cuts: number;
+  /** the plane's socket killed (ss -K) → the next event on the client's stream, ms; null when ss -K is not permitted here */
+  toNextEventMs: Summary | null;
+  /** the run kept its first attempt (continued, not re-delivered) every time */
+  sameAttempt: boolean;
+}
+
+/** Finds the plane's TCP connection to the control plane (by pid) and kills it; returns false if it cannot. */
+function cutPlaneSocket(planePid: number, cpPort: number): boolean {
+  const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( dport = :${cpPort} )`], { encoding: 'utf8' });
+  const line = out.split('\n').find((l) => l.includes(`pid=${planePid},`));
+  const local = line ? /127\.0\.0\.1:(\d+)\s+127\.0\.0\.1:\d+/.exec(line)?.[1] : undefined;
+  if (!local) return false;
+  try {
+    execFileSync('ss', ['-K', '-tn', `( sport = :${local} and dport = :${cpPort} )`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A warm plane's WebSocket is cut mid-answer (both processes live): it reconnects and the run goes on. */
+export async function socketCutRecovery(cp: ControlPlaneProc, cuts: number): Promise<SocketCutFigure> {
+  const cpPort = Number(new URL(cp.url).port);
+  const samples: number[] = [];
+  let sameAttempt = true;
+  for (let i = 0; i < cuts; i++) {
+    const user = await newUser(cp.url);
+    const [sessionId] = await newSessions(cp.url, user, 1);
+    await streamTurn(cp, user, sessionId!, '/echo warm');
+    const me = (await (await fetch(`${cp.url}/api/v1/auth/me`, { headers: { ...user.auth } })).json()) as { user: { id: string } };
+    const pid = planePidOf(cp, `${cp.home}/planes/${me.user.id}`);
+    let cutAt = 0;
+    let next = 0;
+    let texts = 0;
+    let runId = '';
+    await streamTurn(cp, user, sessionId!, '/slow 60 10', (f) => {
+      if (f.event === 'run') runId = String(f.data.runId);
+      if (f.event === 'text' && ++texts === 10 && !cutAt && pid) {
+        if (cutPlaneSocket(pid, cpPort)) cutAt = now();
+      } else if (cutAt && !next) next = f.at;
+    });
+    if (!cutAt) return { cuts: 0, toNextEventMs: null, sameAttempt };
+    samples.push(next - cutAt);
+    const run = (await (await fetch(`${cp.url}/api/v1/runs/${runId}`, { headers: { ...user.auth } })).json()) as { attempt: number; status: string };
+    if (run.attempt !== 1 || run.status !== 'completed') sameAttempt = false;
+  }
+  return { cuts, toNextEventMs: summarize(samples), sameAttempt };
 }

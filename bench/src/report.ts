@@ -1,5 +1,5 @@
 import type { GraphOverhead } from './graph-overhead.js';
-import type { RecoveryFigure, ToolTurnFigure } from './recovery.js';
+import type { RecoveryFigure, SocketCutFigure, ToolTurnFigure } from './recovery.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchConfig } from './config.js';
@@ -27,6 +27,7 @@ export interface Figures {
   graph: GraphOverhead;
   toolTurn: ToolTurnFigure;
   recovery: RecoveryFigure;
+  socketCut: SocketCutFigure;
 }
 
 export interface Row {
@@ -142,6 +143,13 @@ export function rows(f: Figures): Row[] {
   out.push({
     metric: `plane killed mid-answer → next event | → done, p50 (${f.recovery.kills}×)`,
     value: `${ms(f.recovery.toNextEventMs.p50)} | ${ms(f.recovery.toDoneMs.p50)} ms`,
+    target: '—',
+    ok: null,
+  });
+  const cut = f.socketCut;
+  out.push({
+    metric: `plane socket cut (ss -K) → reconnected, next event, p50 / max (${cut.cuts}×)`,
+    value: cut.toNextEventMs ? `${ms(cut.toNextEventMs.p50)} / ${ms(cut.toNextEventMs.max)} ms${cut.sameAttempt ? ', same attempt' : ', RE-DELIVERED'}` : 'not measured (ss -K not permitted)',
     target: '—',
     ok: null,
   });
