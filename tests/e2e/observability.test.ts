@@ -52,7 +52,9 @@ describe('observability: request ids across processes, metrics, and no secrets i
     const runId = frames[0]!.data.runId;
     const lines = await waitFor(async () => {
       const l = logLines(p).filter((x) => x.requestId === 'turn-req-4242');
-      return l.some((x) => x.service === 'runtime' && x.msg === 'turn finished') ? l : null;
+      // both sides log their last line after the client already has `done`: wait for both
+      const seen = (service: string, msg: string) => l.some((x) => x.service === service && x.msg === msg);
+      return seen('runtime', 'turn finished') && seen('control-plane', 'run finished') ? l : null;
     });
     const byService = (s: string) => lines.filter((l) => l.service === s).map((l) => l.msg);
     expect(byService('control-plane')).toEqual(expect.arrayContaining(['run delivered to plane', 'run finished']));
