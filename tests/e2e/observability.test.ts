@@ -69,7 +69,12 @@ describe('observability: request ids across processes, metrics, and no secrets i
     const before = await (await fetch(`${p.url}/metrics`)).text();
     const { token, sessionId } = await p.chat();
     await sendAndStream(p, token, sessionId, '/echo one two three');
-    const after = await (await fetch(`${p.url}/metrics`)).text();
+    // usage reports are fire-and-forget: they may land just after the client's `done`
+    const tokensOut = (t: string) => metric(t, 'semibot_llm_tokens_total', 'model="mock-1",direction="out"');
+    const after = await waitFor(async () => {
+      const t = await (await fetch(`${p.url}/metrics`)).text();
+      return tokensOut(t) > tokensOut(before) ? t : null;
+    });
     expect(metric(after, 'semibot_runs_total', 'state="completed"')).toBe(metric(before, 'semibot_runs_total', 'state="completed"') + 1);
     expect(metric(after, 'semibot_events_relayed_total')).toBeGreaterThan(metric(before, 'semibot_events_relayed_total'));
     expect(metric(after, 'semibot_planes_connected')).toBeGreaterThanOrEqual(1);
