@@ -112,7 +112,8 @@ export class Scheduler {
     if (vm && !opts.bypassCooldown) {
       const wait = this.retryAfterMs(vm);
       if (wait > 0) {
-        throw new SemibotError('VM_UNAVAILABLE', `execution plane unavailable: ${vm.bootstrapLastError ?? vm.status}`, 503, {
+        const hint = vm.status === 'failed' ? ' — it failed too many times in a row; POST /api/v1/vm/rebootstrap to try again' : '';
+        throw new SemibotError('VM_UNAVAILABLE', `execution plane unavailable: ${vm.bootstrapLastError ?? vm.status}${hint}`, 503, {
           retryAfterMs: wait,
         });
       }
