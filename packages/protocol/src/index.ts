@@ -3,3 +3,4 @@ export * from './events.js';
 export * from './ws.js';
 export * from './api.js';
 export * from './capabilities.js';
+export * from './resources.js';

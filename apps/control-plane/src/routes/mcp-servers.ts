@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { SemibotError } from '@semibot/protocol';
+import { SemibotError, type McpServerView } from '@semibot/protocol';
 import type { AppContext } from '../context.js';
 import { principal } from '../http/auth-hook.js';
 import { notFound, requireUuid } from '../http/errors.js';
@@ -34,7 +34,7 @@ function checked(input: z.infer<typeof Fields>): McpServerInput {
 }
 
 /** Secrets are write-only: responses show which env vars and headers are set, never their values. */
-function redacted(s: McpServer) {
+function redacted(s: McpServer): McpServerView {
   const mask = (r: Record<string, string>) => Object.fromEntries(Object.keys(r).map((k) => [k, '***']));
   return { ...s, env: mask(s.env), headers: mask(s.headers) };
 }

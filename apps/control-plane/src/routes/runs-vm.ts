@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { RunView } from '@semibot/protocol';
 import type { AppContext } from '../context.js';
 import { principal } from '../http/auth-hook.js';
 import { notFound, requireUuid } from '../http/errors.js';
 import { getRun } from '../store/runs.js';
 
 export const runAndVmRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
-  app.get('/runs/:id', { schema: { params: z.object({ id: z.string() }) } }, async (req) => {
+  app.get('/runs/:id', { schema: { params: z.object({ id: z.string() }) } }, async (req): Promise<RunView> => {
     const run = await getRun(ctx.db, principal(req).orgId, requireUuid(req.params.id, 'run'));
     if (!run) throw notFound('run');
     return {

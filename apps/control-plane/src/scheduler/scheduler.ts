@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { CloseCodes, SemibotError, type VmMode } from '@semibot/protocol';
+import { CloseCodes, SemibotError, type VmStatus } from '@semibot/protocol';
 import { isUniqueViolation, type Db } from '../db/db.js';
 import { newTicket, type Principal, type Tokens } from '../auth/tokens.js';
 import { createVm, currentVm, getVm, liveVms, markBootstrap, updateVm, type VmInstance } from '../store/vms.js';
@@ -24,18 +24,6 @@ export interface SchedulerOptions {
   idleTimeoutMs: number;
 }
 
-export interface VmStatus {
-  instanceId: string | null;
-  mode: VmMode;
-  state: VmInstance['status'] | 'none';
-  connected: boolean;
-  lastHeartbeatAt: string | null;
-  connectedAt: string | null;
-  bootstrapAttempts: number;
-  lastError: string | null;
-  retryAfterMs: number;
-  activeRuns: number;
-}
 
 /**
  * Gives each user one execution plane: finds it connected, or starts it through the VM driver and

@@ -1,12 +1,7 @@
-import type { AgentCreateBody, AgentPatchBody } from '@semibot/protocol';
+import type { Agent, AgentCreateBody, AgentPatchBody } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 
-export interface Agent extends AgentCreateBody {
-  id: string;
-  orgId: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { Agent } from '@semibot/protocol';
 type Row = Record<string, unknown>;
 
 export const toAgent = (r: Row): Agent => ({

@@ -1,14 +1,7 @@
-import type { MemoryHit } from '@semibot/protocol';
+import type { Memory, MemoryHit } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 
-export interface Memory {
-  id: string;
-  agentId: string | null;
-  sessionId: string | null;
-  content: string;
-  tags: string[];
-  createdAt: string;
-}
+export type { Memory } from '@semibot/protocol';
 type Row = Record<string, unknown>;
 const toMemory = (r: Row): Memory => ({
   id: r.id as string,

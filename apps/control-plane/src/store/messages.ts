@@ -1,12 +1,7 @@
+import type { Message } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 
-export interface Message {
-  id: string;
-  role: 'user' | 'assistant' | 'system';
-  content: string;
-  runId: string | null;
-  createdAt: string;
-}
+export type { Message } from '@semibot/protocol';
 type Row = Record<string, unknown>;
 
 const toMessage = (r: Row): Message => ({

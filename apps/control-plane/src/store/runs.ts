@@ -1,13 +1,9 @@
-import type { ErrorCode, FinalRunStatus, RunStatus } from '@semibot/protocol';
+import type { ErrorCode, FinalRunStatus, RunStatus, RunUsage } from '@semibot/protocol';
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Db, type Queryable } from '../db/db.js';
 import { insertMessage } from './messages.js';
 
-export interface RunUsage {
-  tokensIn: number;
-  tokensOut: number;
-  calls: number;
-}
+export type { RunUsage } from '@semibot/protocol';
 export interface Run {
   id: string;
   orgId: string;

@@ -1,16 +1,7 @@
-import type { RuntimeType } from '@semibot/protocol';
+import type { RuntimeType, Session } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 
-export interface Session {
-  id: string;
-  orgId: string;
-  userId: string;
-  agentId: string;
-  title: string | null;
-  runtimeType: RuntimeType | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { Session } from '@semibot/protocol';
 type Row = Record<string, unknown>;
 
 const toSession = (r: Row): Session => ({

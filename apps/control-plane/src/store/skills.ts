@@ -1,4 +1,4 @@
-import type { SkillIndexEntry, SkillPackage } from '@semibot/protocol';
+import type { Skill, SkillIndexEntry, SkillPackage } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 
 export interface SkillFileInput {
@@ -6,15 +6,7 @@ export interface SkillFileInput {
   content: Buffer;
   executable: boolean;
 }
-export interface Skill {
-  id: string;
-  name: string;
-  description: string;
-  requires: { bins: string[]; env: string[] };
-  hash: string;
-  sizeBytes: number;
-  createdAt: string;
-}
+export type { Skill } from '@semibot/protocol';
 type Row = Record<string, unknown>;
 
 const toSkill = (r: Row): Skill => ({

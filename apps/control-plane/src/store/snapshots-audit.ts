@@ -1,4 +1,4 @@
-import type { SnapshotParams } from '@semibot/protocol';
+import type { AuditEntry, SnapshotParams } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 
 const SNAPSHOTS_KEPT = 3;
@@ -47,7 +47,7 @@ export async function insertAudit(
   );
 }
 
-export async function listAudit(q: Queryable, orgId: string, opts: { limit: number; runId?: string | undefined }) {
+export async function listAudit(q: Queryable, orgId: string, opts: { limit: number; runId?: string | undefined }): Promise<AuditEntry[]> {
   const rows = await q.query(
     `SELECT * FROM audit_logs WHERE org_id = $1 AND ($2::uuid IS NULL OR run_id = $2) ORDER BY created_at DESC LIMIT $3`,
     [orgId, opts.runId ?? null, opts.limit],

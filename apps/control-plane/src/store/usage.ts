@@ -1,4 +1,4 @@
-import type { UsageReport } from '@semibot/protocol';
+import type { UsageReport, UsageRow } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 
 export async function insertUsage(
@@ -20,7 +20,7 @@ const GROUP_KEY = {
 } as const;
 
 /** Token totals of an org in [from, to), grouped by day, model or agent. */
-export async function usageSummary(q: Queryable, orgId: string, from: Date, to: Date, groupBy: keyof typeof GROUP_KEY) {
+export async function usageSummary(q: Queryable, orgId: string, from: Date, to: Date, groupBy: keyof typeof GROUP_KEY): Promise<UsageRow[]> {
   const rows = await q.query(
     `SELECT ${GROUP_KEY[groupBy]} AS key, sum(tokens_in)::bigint AS tokens_in, sum(tokens_out)::bigint AS tokens_out,
             count(*)::int AS calls, avg(latency_ms)::float8 AS latency_ms_avg

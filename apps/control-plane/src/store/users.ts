@@ -1,18 +1,7 @@
+import type { Org, User } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 
-export interface User {
-  id: string;
-  orgId: string;
-  email: string;
-  name: string | null;
-  role: string;
-  createdAt: string;
-}
-export interface Org {
-  id: string;
-  name: string;
-  createdAt: string;
-}
+export type { Org, User } from '@semibot/protocol';
 type Row = Record<string, unknown>;
 
 const toUser = (r: Row): User => ({

@@ -1,15 +1,13 @@
-import type { VmMode } from '@semibot/protocol';
+import type { VmMode, VmState } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 
-export const VmStatuses = ['starting', 'provisioning', 'ready', 'disconnected', 'frozen', 'failed', 'terminated'] as const;
-export type VmStatus = (typeof VmStatuses)[number];
 
 export interface VmInstance {
   id: string;
   userId: string;
   orgId: string;
   mode: VmMode;
-  status: VmStatus;
+  status: VmState;
   vmId: string | null;
   connectTicketHash: string | null;
   lastHeartbeatAt: string | null;
@@ -27,7 +25,7 @@ const toVm = (r: Row): VmInstance => ({
   userId: r.user_id as string,
   orgId: r.org_id as string,
   mode: r.mode as VmMode,
-  status: r.status as VmStatus,
+  status: r.status as VmState,
   vmId: (r.vm_id as string | null) ?? null,
   connectTicketHash: (r.connect_ticket_hash as string | null) ?? null,
   lastHeartbeatAt: iso(r.last_heartbeat_at),
@@ -75,7 +73,7 @@ export async function markBootstrap(q: Queryable, id: string, ticketHash: string
 export async function updateVm(
   q: Queryable,
   id: string,
-  patch: Partial<{ status: VmStatus; vmId: string | null; bootstrapLastError: string | null; resetAttempts: boolean }>,
+  patch: Partial<{ status: VmState; vmId: string | null; bootstrapLastError: string | null; resetAttempts: boolean }>,
 ): Promise<void> {
   await q.query(
     `UPDATE user_vm_instances SET

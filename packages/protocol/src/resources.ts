@@ -1,0 +1,149 @@
+import type { AgentCreateBody } from './api.js';
+import type { ErrorCode } from './errors.js';
+import type { RunStatus } from './events.js';
+import type { RuntimeType, VmMode } from './ws.js';
+
+/**
+ * Response shapes of the HTTP API (DESIGN.md §3): what the control plane returns and what the web
+ * console and other clients read. Timestamps are ISO-8601 strings.
+ */
+export interface User {
+  id: string;
+  orgId: string;
+  email: string;
+  name: string | null;
+  role: string;
+  createdAt: string;
+}
+export interface Org {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+export interface AuthResult {
+  token: string;
+  user: User;
+  org: Org;
+}
+
+export interface Agent extends AgentCreateBody {
+  id: string;
+  orgId: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Session {
+  id: string;
+  orgId: string;
+  userId: string;
+  agentId: string;
+  title: string | null;
+  runtimeType: RuntimeType | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Message {
+  id: string;
+  role: 'user' | 'assistant' | 'system';
+  content: string;
+  runId: string | null;
+  createdAt: string;
+}
+
+export interface RunUsage {
+  tokensIn: number;
+  tokensOut: number;
+  calls: number;
+}
+/** GET /runs/:id */
+export interface RunView {
+  id: string;
+  sessionId: string;
+  messageId: string | null;
+  status: RunStatus;
+  attempt: number;
+  error?: { code: ErrorCode; message: string };
+  usage?: RunUsage;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export const VmStates = ['starting', 'provisioning', 'ready', 'disconnected', 'frozen', 'failed', 'terminated'] as const;
+export type VmState = (typeof VmStates)[number];
+/** GET /vm/status */
+export interface VmStatus {
+  instanceId: string | null;
+  mode: VmMode;
+  state: VmState | 'none';
+  connected: boolean;
+  lastHeartbeatAt: string | null;
+  connectedAt: string | null;
+  bootstrapAttempts: number;
+  lastError: string | null;
+  retryAfterMs: number;
+  activeRuns: number;
+}
+
+export interface Skill {
+  id: string;
+  name: string;
+  description: string;
+  requires: { bins: string[]; env: string[] };
+  hash: string;
+  sizeBytes: number;
+  createdAt: string;
+}
+
+/** An MCP server as the API shows it: env and header values are write-only (shown as `***`). */
+export interface McpServerView {
+  id: string;
+  orgId: string;
+  name: string;
+  transport: 'stdio' | 'streamable_http';
+  command: string | null;
+  args: string[];
+  env: Record<string, string>;
+  url: string | null;
+  headers: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Memory {
+  id: string;
+  agentId: string | null;
+  sessionId: string | null;
+  content: string;
+  tags: string[];
+  createdAt: string;
+}
+
+export interface UsageRow {
+  key: string;
+  tokensIn: number;
+  tokensOut: number;
+  calls: number;
+  latencyMsAvg: number | null;
+}
+/** GET /usage */
+export interface UsageSummary {
+  from: string;
+  to: string;
+  groupBy: 'day' | 'model' | 'agent';
+  data: UsageRow[];
+}
+
+/** GET /audit */
+export interface AuditEntry {
+  id: string;
+  userId: string | null;
+  sessionId: string | null;
+  runId: string | null;
+  action: string;
+  target: string | null;
+  details: Record<string, unknown>;
+  createdAt: string;
+}
