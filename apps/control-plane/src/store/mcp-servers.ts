@@ -1,19 +1,8 @@
-import type { McpServerSpec } from '@semibot/protocol';
+import type { McpServerSpec, McpServerView } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 
-export interface McpServer {
-  id: string;
-  orgId: string;
-  name: string;
-  transport: 'stdio' | 'streamable_http';
-  command: string | null;
-  args: string[];
-  env: Record<string, string>;
-  url: string | null;
-  headers: Record<string, string>;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A stored server with its real env and header values (the API shows them masked, same shape). */
+export type McpServer = McpServerView;
 type Row = Record<string, unknown>;
 
 const toServer = (r: Row): McpServer => ({
