@@ -103,6 +103,8 @@ describe('bad input', () => {
     expectError(await p.api('POST', '/auth/register', { body: { email: 'big@example.com', password: big } }), 413, 'PAYLOAD_TOO_LARGE', 'register');
     const xml = await p.api('POST', `/sessions/${sessionId}/messages`, { token, rawBody: '<content>hi</content>', headers: { 'content-type': 'application/xml' } });
     expectError(xml, 415, 'UNSUPPORTED_MEDIA_TYPE', 'application/xml');
+    const text = await p.api('POST', `/sessions/${sessionId}/messages`, { token, rawBody: 'hi', headers: { 'content-type': 'text/plain' } });
+    expectError(text, 415, 'UNSUPPORTED_MEDIA_TYPE', 'text/plain');
     expect((await p.api('GET', `/sessions/${sessionId}/messages`, { token })).body.data).toEqual([]);
   });
 

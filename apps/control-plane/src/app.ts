@@ -131,6 +131,9 @@ export async function createApp(
   });
   http.setValidatorCompiler(validatorCompiler);
   http.setSerializerCompiler(serializerCompiler);
+  // the API speaks JSON only (plus the skill archive types, registered on that route): a text/plain
+  // body is refused with 415 instead of reaching a schema as a string
+  http.removeContentTypeParser('text/plain');
   installErrorHandling(http);
   installAuth(http, ctx, new Set(publicAuthPaths));
   await installOpenApi(http);
