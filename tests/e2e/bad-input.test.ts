@@ -5,6 +5,7 @@ import {
   openEventsWith,
   postStream,
   sendAndStream,
+  slowText,
   startPlatform,
   textOf,
   wsSession,
@@ -16,7 +17,6 @@ import {
  * Invariant 6: malformed JSON, wrong fields, oversize bodies and frames, bad tokens get a 4xx or a
  * close code with a stable error code — and every other session carries on.
  */
-const slowText = (n: number) => Array.from({ length: n }, (_, i) => `tok${i + 1} `).join('');
 
 describe('bad input', () => {
   let p: Platform;

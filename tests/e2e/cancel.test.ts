@@ -1,8 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupHome, follow, post, postStream, startPlatform, textOf, waitRun, type Platform } from './harness.js';
+import {
+  cleanupHome,
+  follow,
+  post,
+  postStream,
+  slowText,
+  startPlatform,
+  textOf,
+  waitRun,
+  type Platform,
+} from './harness.js';
 
 /** POST /sessions/:id/cancel ends the running run with `done` status `cancelled`, keeps what was said, and the queue moves on. */
-const slowText = (n: number) => Array.from({ length: n }, (_, i) => `tok${i + 1} `).join('');
 const isDone = (f: { event: string }) => f.event === 'done';
 
 describe('cancelling a run', () => {

@@ -8,24 +8,14 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { openEventsWith, readSse, strictlyIncreasing, waitFor, type Platform, type SseFrame } from './harness.js';
+import { clientText, openEventsWith, readSse, slowText, strictlyIncreasing, waitFor, type Platform, type SseFrame } from './harness.js';
 
 export const isDone = (f: SseFrame) => f.event === 'done';
 export const doneOf = (runId: string) => (f: SseFrame) => f.event === 'done' && f.data.runId === runId;
-export const slowText = (n: number) => Array.from({ length: n }, (_, i) => `tok${i + 1} `).join('');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const count = (s: string, needle: string) => s.split(needle).length - 1;
 
-/** The run's text as a client must build it: on `step_restart` keep the first textLength characters. */
-export function clientText(frames: SseFrame[], runId?: string): string {
-  let text = '';
-  for (const f of frames) {
-    if (runId && f.data.runId !== runId) continue;
-    if (f.event === 'text') text += f.data.text as string;
-    if (f.event === 'step_restart') text = text.slice(0, f.data.textLength as number);
-  }
-  return text;
-}
+export { clientText, slowText };
 
 /** Measured recovery timings, printed so a run of the suite shows them. */
 export function timing(name: string, ms: number): void {

@@ -325,3 +325,17 @@ export function wsSession(p: Platform, act: (ws: WebSocket) => void = () => {}, 
     });
   });
 }
+
+/** The text of `/slow N D`: tok1 … tokN, each followed by a space. */
+export const slowText = (n: number) => Array.from({ length: n }, (_, i) => `tok${i + 1} `).join('');
+
+/** A run's text as a client must build it: on `step_restart` keep the first textLength characters. */
+export function clientText(frames: SseFrame[], runId?: string): string {
+  let text = '';
+  for (const f of frames) {
+    if (runId && f.data.runId !== runId) continue;
+    if (f.event === 'text') text += f.data.text as string;
+    if (f.event === 'step_restart') text = text.slice(0, f.data.textLength as number);
+  }
+  return text;
+}

@@ -4,6 +4,7 @@ import {
   follow,
   openEventsWith,
   post,
+  slowText,
   startPlatform,
   strictlyIncreasing,
   textOf,
@@ -13,7 +14,6 @@ import {
 } from './harness.js';
 
 /** Invariant 2: at most one run executes per session; further messages queue and run in order. */
-const slowText = (n: number) => Array.from({ length: n }, (_, i) => `tok${i + 1} `).join('');
 
 describe('messages queue per session', () => {
   let p: Platform;

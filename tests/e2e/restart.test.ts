@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cleanupHome,
+  clientText,
   follow,
   openEventsWith,
   post,
   postStream,
   readSse,
   sendAndStream,
+  slowText,
   startPlatform,
   strictlyIncreasing,
   textOf,
@@ -20,16 +22,6 @@ import {
  * acknowledged is lost, the interrupted run resumes on a fresh plane (never hangs `running`),
  * event ids keep increasing, and the session carries on.
  */
-/** The client rule for one run's text: `step_restart` keeps its first textLength characters. */
-function clientText(frames: SseFrame[]): string {
-  let text = '';
-  for (const f of frames) {
-    if (f.event === 'text') text += f.data.text as string;
-    if (f.event === 'step_restart') text = text.slice(0, f.data.textLength as number);
-  }
-  return text;
-}
-const slowText = (n: number) => Array.from({ length: n }, (_, i) => `tok${i + 1} `).join('');
 
 describe('control plane restart (embedded mode)', () => {
   let p: Platform;

@@ -6,6 +6,7 @@ import {
   post,
   postStream,
   readSse,
+  slowText,
   startPlatform,
   strictlyIncreasing,
   textOf,
@@ -18,7 +19,6 @@ import {
  * Invariant 1: a client that reconnects with Last-Event-ID (header or ?lastEventId=) gets exactly the
  * events after that id — none twice, none missing — whether the run is still streaming or long done.
  */
-const slowText = (n: number) => Array.from({ length: n }, (_, i) => `tok${i + 1} `).join('');
 /** `until` for readSse: true on the n-th text frame. */
 const afterTexts = (n: number) => {
   let seen = 0;

@@ -1,7 +1,18 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupHome, follow, postStream, sendAndStream, startPlatform, textOf, waitFor, type Platform, type SseFrame } from './harness.js';
+import {
+  cleanupHome,
+  clientText,
+  follow,
+  postStream,
+  sendAndStream,
+  startPlatform,
+  textOf,
+  waitFor,
+  type Platform,
+  type SseFrame,
+} from './harness.js';
 import { agentWithSession, framesOf, newSession, planeHome, planePid, processAlive, sessionWorkDir } from './semigraph-helpers.js';
 
 /**
@@ -10,15 +21,6 @@ import { agentWithSession, framesOf, newSession, planeHome, planePid, processAli
  */
 const isDone = (f: SseFrame) => f.event === 'done';
 const count = (s: string, needle: string) => s.split(needle).length - 1;
-/** The run's text as a client must build it: a step_restart keeps the first textLength characters. */
-function clientText(frames: SseFrame[]): string {
-  let text = '';
-  for (const f of frames) {
-    if (f.event === 'text') text += f.data.text as string;
-    if (f.event === 'step_restart') text = text.slice(0, f.data.textLength as number);
-  }
-  return text;
-}
 
 describe('SemiGraph state across turns', () => {
   let p: Platform;

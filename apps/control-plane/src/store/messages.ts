@@ -46,10 +46,6 @@ export async function insertMessage(
   return toMessage(row!);
 }
 
-export async function getMessageContent(q: Queryable, id: string): Promise<string | null> {
-  const [row] = await q.query('SELECT content FROM messages WHERE id = $1', [id]);
-  return row ? (row.content as string) : null;
-}
 
 /**
  * Finished turns of a session, in run order, leaving out the given run (the one being executed) and

@@ -32,10 +32,6 @@ export async function latestSnapshot(q: Queryable, sessionId: string): Promise<S
   };
 }
 
-export async function countSnapshots(q: Queryable, sessionId: string): Promise<number> {
-  const [r] = await q.query('SELECT count(*)::int AS n FROM session_snapshots WHERE session_id = $1', [sessionId]);
-  return Number(r!.n);
-}
 
 export async function insertAudit(
   q: Queryable,
