@@ -26,6 +26,10 @@ import { planeKillRecovery, socketCutRecovery, toolTurns } from './recovery.js';
 const args = process.argv.slice(2);
 const cfg = args.includes('--smoke') ? SMOKE : FULL;
 const profArg = args.find((a) => a === '--cpu-prof' || a.startsWith('--cpu-prof='));
+// --only=warm,latency,relay,memory: just those phases, printed as measured (no table, no results
+// file) — for iterating on one figure, e.g. with --cpu-prof
+const onlyArg = args.find((a) => a.startsWith('--only='));
+const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
 const profDir = profArg ? path.resolve(profArg.split('=')[1] ?? path.join(paths.root, 'bench/profiles')) : null;
 
 const disposers: (() => unknown)[] = [];
@@ -55,6 +59,7 @@ async function run(): Promise<void> {
   disposers.push(() => cp.dispose());
   const t = new Timeline();
   t.anchor(cp.spawnedAt);
+  if (only) return runOnly(only, t, cp, client, mock);
   const controlPlaneIdleRssBytes = await t.run('idle rss', () => settledRss(cp.pid));
   // more fresh-home starts (the control plane under test is one sample), while it idles
   const ready = await t.run('start → ready (others)', () => startToReady(mock.url, cfg.readyStarts, [cp.readyMs]));
@@ -142,6 +147,41 @@ async function run(): Promise<void> {
     });
     process.stdout.write(`results: ${path.relative(paths.root, file)}\n`);
   }
+}
+
+/** The phases named by --only, each printed when measured. */
+async function runOnly(
+  names: Set<string>,
+  t: Timeline,
+  cp: Awaited<ReturnType<typeof startControlPlane>>,
+  client: LoadClient,
+  mock: Awaited<ReturnType<typeof startMock>>,
+): Promise<void> {
+  const known = ['warm', 'latency', 'relay', 'memory'];
+  const unknown = [...names].filter((n) => !known.includes(n));
+  if (unknown.length) throw new Error(`--only: unknown phase ${unknown.join(', ')} (known: ${known.join(', ')})`);
+  const ctx = await t.run('latency user warm-up', () => prepareLatencyUser(cfg, client, mock, cp));
+  if (names.has('warm')) {
+    const w = await t.run('warm turns', () => warmTurns(ctx));
+    say(`warm turn overhead p50 ${ms(w.overheadMs.p50)} ms, max ${ms(w.overheadMs.max)} ms; POST → run p50 ${ms(w.productRunFrameMs.p50)} ms`);
+  }
+  if (names.has('latency')) {
+    for (const level of cfg.latency) {
+      const f = await t.run(`latency ${level.streams} streams`, () => tokenLatency(ctx, level));
+      say(`${level.streams} streams: added p50 ${ms(f.addedMs.p50)} ms, p99 ${ms(f.addedMs.p99)} ms; steady ${ms(f.steady.addedMs.p50)} / ${ms(f.steady.addedMs.p99)} ms`);
+    }
+  }
+  if (names.has('relay')) {
+    const r = await t.run('relay throughput', () => relayThroughput(ctx));
+    const c = r.cpuUsPerEvent;
+    say(`relay: ${Math.round(r.eventsPerSec)} events/s; CPU µs/event: control plane ${ms(c.controlPlane)} (main thread ${ms(r.controlPlaneMainThreadUsPerEvent)}), plane ${ms(c.plane)}, mock ${ms(c.mock)}, client ${ms(c.client)}`);
+  }
+  if (names.has('memory')) {
+    const cold = await coldStart({ cp, client, cfg });
+    const m = await t.run('plane memory', () => planeMemory(ctx, cold.user, cold.planePid));
+    say(`plane idle RSS ${(m.idleRssBytes / 2 ** 20).toFixed(1)} MB, per extra session ${(m.perSessionBytes / 1024).toFixed(1)} KB`);
+  }
+  if (profDir) process.stdout.write(`phases, ms since the profiled control plane was spawned:\n${t.format()}\n`);
 }
 
 const deadline = setTimeout(() => {

@@ -18,9 +18,12 @@ export function rssBytes(pid: number): number | null {
   }
 }
 
-/** User + system CPU time consumed so far, in milliseconds (10 ms resolution). */
-export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * User + system CPU time consumed so far, in milliseconds (10 ms resolution): the whole process,
+ * or with `thread` one of its threads (the main thread's id is the pid).
+ */
+export function cpuMs(pid: number, thread?: number): number {
+  const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
   // the command name may contain spaces and parentheses: fields start after the last ')'
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); utime is field 14, stime field 15

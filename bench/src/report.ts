@@ -120,6 +120,12 @@ export function rows(f: Figures): Row[] {
     ok: t.controlPlaneCapacityPerSec >= 50_000,
   });
   out.push({
+    metric: '  control plane main thread (the relay) per event → its ceiling',
+    value: `${ms(t.controlPlaneMainThreadUsPerEvent)} µs → ${int(t.controlPlaneMainThreadCapacityPerSec)}/s`,
+    target: '—',
+    ok: null,
+  });
+  out.push({
     metric: '  CPU per event: plane / mock / client',
     value: `${ms(t.cpuUsPerEvent.plane)} / ${ms(t.cpuUsPerEvent.mock)} / ${ms(t.cpuUsPerEvent.client)} µs`,
     target: '—',

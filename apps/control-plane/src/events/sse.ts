@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { SseEvent } from '@semibot/protocol';
-import type { StoredEvent } from '../store/events.js';
+import { eventJson, type StoredEvent } from '../store/events.js';
 
 /** A slow client that lets this much pile up is cut off; it can resume with Last-Event-ID. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -17,7 +17,7 @@ export function openSseCount(): number {
 export function frameOf(e: StoredEvent): string {
   let f = frames.get(e);
   if (f === undefined) {
-    f = `id: ${e.id}\nevent: ${e.event.type}\ndata: ${JSON.stringify(e.event)}\n\n`;
+    f = `id: ${e.id}\nevent: ${e.event.type}\ndata: ${eventJson(e)}\n\n`;
     frames.set(e, f);
   }
   return f;
@@ -56,11 +56,25 @@ export function openSse(raw: ServerResponse, opts: { heartbeatMs: number; header
     for (const fn of closers) fn();
   };
   raw.on('close', close);
+  // Frames written in one tick leave in one writev: a plane's socket read carries many frames when
+  // tokens come fast, and a syscall per frame was the relay's largest cost (npm run bench). A lone
+  // frame still leaves at the end of the same tick.
+  let corked = false;
+  const uncork = () => {
+    if (!corked) return; // already released by end()
+    corked = false;
+    raw.uncork();
+  };
   function write(chunk: string) {
     if (closed) return;
     if (raw.writableLength > MAX_BUFFERED_BYTES) {
       raw.destroy();
       return;
+    }
+    if (!corked) {
+      corked = true;
+      raw.cork();
+      process.nextTick(uncork);
     }
     raw.write(chunk);
   }
@@ -68,6 +82,7 @@ export function openSse(raw: ServerResponse, opts: { heartbeatMs: number; header
     send: (e) => write(frameOf(e)),
     sendUnsequenced: (event) => write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`),
     end: () => {
+      uncork(); // a later tick must not uncork a kept-alive socket that serves another response
       if (!closed) raw.end();
       close();
     },

@@ -35,6 +35,8 @@ export class ProcessDriver implements VmDriver {
         SEMIBOT_INSTANCE_ID: spec.instanceId,
         LOG_LEVEL: spec.logLevel,
         SEMIBOT_PARENT_PID: String(process.pid),
+        // an operator's Node flags for planes (profiling, heap limits); never the control plane's own
+        ...(process.env.SEMIBOT_PLANE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.SEMIBOT_PLANE_NODE_OPTIONS } : {}),
         // tracing settings travel with the plane so its spans join the same traces
         ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('OTEL_'))),
       },

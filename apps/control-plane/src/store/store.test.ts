@@ -107,12 +107,18 @@ for (const backend of testDatabases) {
       await insertEvents(db, events.slice(0, 10)); // a re-flush is harmless
       expect((await readEvents(db, t.session.id, 25)).map((e) => e.id)).toEqual([26, 27, 28, 29, 30]);
       expect((await readEvents(db, t.session.id, 0, { runId })).length).toBe(30);
-      // at least the newest 10 stay: whole flushes older than them go
-      await pruneEvents(db, t.session.id, 10);
+      // exactly the newest 10 stay: whole flushes older than them go
+      const marks: number[] = [];
+      expect(await pruneEvents(db, t.session.id, 10, (m) => marks.push(m))).toBe(20);
       expect(await prunedThrough(db, t.session.id)).toBe(20);
-      await pruneEvents(db, t.session.id, 5);
-      expect(await prunedThrough(db, t.session.id)).toBe(20); // the newest flush holds 10 ≥ 5: kept whole
-      expect((await readEvents(db, t.session.id, 0)).map((e) => e.id)[0]).toBe(21);
+      // a cut inside a flush rewrites that row: the newest 5 stay, in order
+      expect(await pruneEvents(db, t.session.id, 5, (m) => marks.push(m))).toBe(25);
+      expect(await prunedThrough(db, t.session.id)).toBe(25);
+      expect(marks).toEqual([20, 25]);
+      expect((await readEvents(db, t.session.id, 0)).map((e) => e.id)).toEqual([26, 27, 28, 29, 30]);
+      expect((await readEvents(db, t.session.id, 27)).map((e) => e.id)).toEqual([28, 29, 30]);
+      expect(await pruneEvents(db, t.session.id, 5)).toBeNull(); // nothing more to go
+      expect(await pruneEvents(db, t.session.id, 50)).toBeNull();
     });
   });
 }
