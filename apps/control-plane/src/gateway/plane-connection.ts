@@ -1,11 +1,17 @@
 import type { WebSocket } from 'ws';
 import type { ControlToPlane } from '@semibot/protocol';
 import type { VmPrincipal } from '../auth/tokens.js';
+import type { Session } from '../store/sessions.js';
 
 /** One authenticated execution plane on /ws/vm. */
 export class PlaneConnection {
   /** sessions this plane has been sent `start_session` for, on this connection */
   readonly startedSessions = new Set<string>();
+  /**
+   * Sessions this plane has proven to be its user's, by id: who owns a session never changes, and
+   * every usage, audit and snapshot report would otherwise look the session up again. Bounded.
+   */
+  readonly ownedSessions = new Map<string, Session>();
   lastHeartbeatAt = Date.now();
   activeRuns = 0;
   rssBytes: number | null = null;

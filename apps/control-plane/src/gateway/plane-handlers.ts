@@ -37,10 +37,14 @@ function parse<S extends z.ZodType>(schema: S, params: unknown, method: string):
  */
 export function planeHandlers(ctx: AppContext): GatewayHandlers {
   async function ownedSession(conn: PlaneConnection, sessionId: string) {
+    const known = conn.ownedSessions.get(sessionId);
+    if (known) return known;
     const session = await getSessionById(ctx.db, sessionId);
     if (!session || session.userId !== conn.principal.userId) {
       throw new SemibotError('UNKNOWN_SESSION', `session ${sessionId} is not this plane's`, 404);
     }
+    if (conn.ownedSessions.size >= 1000) conn.ownedSessions.clear();
+    conn.ownedSessions.set(sessionId, session);
     return session;
   }
   async function remoteServer(conn: PlaneConnection, serverId: string) {

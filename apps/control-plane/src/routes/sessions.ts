@@ -8,7 +8,7 @@ import { notFound, requireUuid } from '../http/errors.js';
 import { openSse } from '../events/sse.js';
 import { getAgent } from '../store/agents.js';
 import { listConversation } from '../store/messages.js';
-import { createSession, deleteSession, getSession, listSessions } from '../store/sessions.js';
+import { createSession, deleteSession, getSession, listSessions, type Session } from '../store/sessions.js';
 import { getRunById } from '../store/runs.js';
 
 const IdParams = z.object({ id: z.string() });
@@ -26,6 +26,21 @@ export const sessionRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (
   async function ownSession(orgId: string, id: string) {
     const session = await getSession(ctx.db, orgId, requireUuid(id, 'session'));
     if (!session) throw notFound('session');
+    return session;
+  }
+  /**
+   * Sessions seen live recently, for posting messages: the submit statement checks again that the
+   * session is live and the org's, so a stale entry costs nothing but a 404 — and a warm turn saves a
+   * database round trip. Bounded; dropped on delete.
+   */
+  const postable = new Map<string, Session>();
+  async function postableSession(orgId: string, id: string) {
+    const key = `${orgId}/${id}`;
+    const known = postable.get(key);
+    if (known) return known;
+    const session = await ownSession(orgId, id);
+    if (postable.size >= 10_000) postable.clear();
+    postable.set(key, session);
     return session;
   }
 
@@ -51,7 +66,9 @@ export const sessionRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (
   app.get('/sessions/:id', { schema: { params: IdParams } }, async (req) => ownSession(principal(req).orgId, req.params.id));
 
   app.delete('/sessions/:id', { schema: { params: IdParams } }, async (req, reply) => {
-    if (!(await deleteSession(ctx.db, principal(req).orgId, requireUuid(req.params.id, 'session')))) throw notFound('session');
+    const orgId = principal(req).orgId;
+    postable.delete(`${orgId}/${req.params.id}`);
+    if (!(await deleteSession(ctx.db, orgId, requireUuid(req.params.id, 'session')))) throw notFound('session');
     return reply.status(204).send();
   });
 
@@ -63,12 +80,15 @@ export const sessionRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (
 
   app.post('/sessions/:id/messages', { schema: { params: IdParams, body: MessageCreateBody } }, async (req, reply) => {
     const p = principal(req);
-    const session = await ownSession(p.orgId, req.params.id);
+    const session = await postableSession(p.orgId, req.params.id);
     const wantsStream = (req.headers.accept ?? '').includes('text/event-stream');
     // Everything after this id is new; read before submitting so the run's first event cannot be missed.
     const before = wantsStream ? await ctx.events.lastId(session.id) : 0;
     const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
-    const result = await ctx.runs.submit(p, session, req.body.content, req.body.idempotencyKey ?? null, req.id, traceparent);
+    const result = await ctx.runs.submit(p, session, req.body.content, req.body.idempotencyKey ?? null, req.id, traceparent).catch((err: unknown) => {
+      if (SemibotError.is(err) && err.code === 'NOT_FOUND') postable.delete(`${p.orgId}/${session.id}`);
+      throw err;
+    });
     if (!wantsStream) {
       return reply.status(202).send({ runId: result.run.id, messageId: result.messageId, duplicate: result.duplicate });
     }

@@ -21,6 +21,7 @@ import {
   finalizeRun,
   runningRunOf,
   submitMessage,
+  type Delivery,
   type Run,
   type SubmitResult,
 } from '../store/runs.js';
@@ -97,10 +98,13 @@ export class RunEngine implements RunHost {
       content,
       idempotencyKey,
       requestId: requestId ?? null,
+      claim: true,
     });
     if (!result.duplicate) {
       if (traceparent) this.traceParents.set(result.run.id, traceparent);
-      this.kick(session.id);
+      // claimed as it was stored (the session was idle): no claim round trip, no delivery query
+      if (result.delivery !== undefined) void this.start(result.run, result.delivery);
+      else this.kick(session.id);
     }
     return result;
   }
@@ -120,7 +124,7 @@ export class RunEngine implements RunHost {
     this.kicks.set(sessionId, next);
   }
 
-  private async start(run: Run): Promise<void> {
+  private async start(run: Run, delivery?: Delivery | null): Promise<void> {
     const a = newActiveRun(run);
     a.span = startSpan('semibot-control-plane', 'run', contextFrom(this.traceParents.get(run.id)), {
       'semibot.run_id': run.id,
@@ -130,15 +134,15 @@ export class RunEngine implements RunHost {
     this.active.set(run.id, a);
     this.stats.started++;
     this.o.log.append(run.sessionId, { type: 'run', runId: run.id, messageId: run.messageId ?? '' });
-    await this.deliver(a);
+    await this.deliver(a, delivery);
   }
 
   /** Gets the user's plane (starting it if needed) and hands it the run's current attempt. */
-  async deliver(a: ActiveRun): Promise<void> {
+  async deliver(a: ActiveRun, known?: Delivery | null): Promise<void> {
     const { run } = a;
     const log = this.o.logger.child({ runId: run.id, sessionId: run.sessionId, attempt: run.attempt, requestId: run.requestId });
     try {
-      const d = await deliveryOf(this.o.db, run);
+      const d = known !== undefined ? known : await deliveryOf(this.o.db, run);
       if (!d) throw new SemibotError('NOT_FOUND', 'session, agent or message no longer exists', 404);
       const conn = await this.o.scheduler.ensurePlane({ userId: run.userId, orgId: run.orgId });
       if (a.finalizing) return;

@@ -1,7 +1,6 @@
-import type { ErrorCode, FinalRunStatus, RunStatus, RunUsage } from '@semibot/protocol';
+import { SemibotError, type ErrorCode, type FinalRunStatus, type RunStatus, type RunUsage } from '@semibot/protocol';
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Db, type Queryable } from '../db/db.js';
-import { insertMessage } from './messages.js';
 
 export type { RunUsage } from '@semibot/protocol';
 export interface Run {
@@ -43,42 +42,72 @@ export interface SubmitResult {
   run: Run;
   messageId: string;
   duplicate: boolean;
+  /** set when the run was claimed as it was stored (the session was idle): what delivering it needs */
+  delivery?: Delivery | null;
 }
 
 /**
- * Stores the user's message and its queued run in one transaction. The unique index on
- * (session_id, idempotency_key) makes concurrent duplicates collapse into one run: the loser's
- * insert waits for the winner's commit, finds the conflict, and returns the winner's run.
+ * Stores the user's message and its run in one statement, if the session is still live (throws
+ * NOT_FOUND otherwise: the caller's view of the session may come from a cache). The unique index on (session_id,
+ * idempotency_key) makes concurrent duplicates collapse into one run: the loser's insert waits for
+ * the winner's commit, finds the conflict, and returns the winner's run.
+ *
+ * With `claim`, a session with nothing queued or running gets its run stored as `running` at once,
+ * with what delivery needs in the same round trip: each statement costs ~0.5 ms or more on
+ * embedded PGlite, and store → claim → load were three of them on every turn's way to its first
+ * token. Two racing claims are settled by runs_one_running: the loser is stored as queued.
  */
 export async function submitMessage(
   db: Db,
-  input: { orgId: string; userId: string; sessionId: string; content: string; idempotencyKey: string | null; requestId?: string | null },
+  input: { orgId: string; userId: string; sessionId: string; content: string; idempotencyKey: string | null; requestId?: string | null; claim?: boolean },
 ): Promise<SubmitResult> {
   const existing = input.idempotencyKey ? await findByIdempotencyKey(db, input.sessionId, input.idempotencyKey) : null;
   if (existing) return existing;
   try {
-    // ids chosen here, so the run and its message go in one statement (atomic on its own: no
-    // BEGIN/COMMIT round trips on the hot path of every message)
-    const runId = randomUUID();
-    const messageId = randomUUID();
-    const [row] = await db.query(
-      `WITH run AS (
-         INSERT INTO runs (id, org_id, user_id, session_id, idempotency_key, request_id, message_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *
-       ), message AS (
-         INSERT INTO messages (id, org_id, session_id, run_id, role, content)
-         SELECT $7, org_id, session_id, id, 'user', $8 FROM run
-       )
-       SELECT * FROM run`,
-      [runId, input.orgId, input.userId, input.sessionId, input.idempotencyKey, input.requestId ?? null, messageId, input.content],
-    );
-    return { run: toRun(row!), messageId, duplicate: false };
+    return await insertRun(db, input, input.claim ?? false);
   } catch (err) {
-    if (!isUniqueViolation(err) || !input.idempotencyKey) throw err;
-    const winner = await findByIdempotencyKey(db, input.sessionId, input.idempotencyKey);
-    if (!winner) throw err;
-    return winner;
+    if (!isUniqueViolation(err)) throw err;
+    const winner = input.idempotencyKey ? await findByIdempotencyKey(db, input.sessionId, input.idempotencyKey) : null;
+    if (winner) return winner;
+    if (!input.claim) throw err;
+    return insertRun(db, input, false); // another run of the session started meanwhile: queue behind it
   }
+}
+
+async function insertRun(
+  db: Db,
+  input: { orgId: string; userId: string; sessionId: string; content: string; idempotencyKey: string | null; requestId?: string | null },
+  claim: boolean,
+): Promise<SubmitResult> {
+  // ids chosen here, so the run and its message go in one statement (atomic on its own: no
+  // BEGIN/COMMIT round trips on the hot path of every message)
+  const runId = randomUUID();
+  const messageId = randomUUID();
+  const [row] = await db.query(
+    `WITH live AS (
+       SELECT 1 FROM sessions WHERE id = $4 AND org_id = $2 AND deleted_at IS NULL
+     ), idle AS (
+       SELECT $9::boolean AND NOT EXISTS (SELECT 1 FROM runs WHERE session_id = $4 AND status IN ('queued', 'running')) AS now FROM live
+     ), run AS (
+       INSERT INTO runs (id, org_id, user_id, session_id, idempotency_key, request_id, message_id, status, started_at, attempt)
+       SELECT $1, $2, $3, $4, $5, $6, $7,
+              CASE WHEN idle.now THEN 'running' ELSE 'queued' END, CASE WHEN idle.now THEN now() END, CASE WHEN idle.now THEN 1 ELSE 0 END
+         FROM idle
+       RETURNING *
+     ), message AS (
+       INSERT INTO messages (id, org_id, session_id, run_id, role, content)
+       SELECT $7, org_id, session_id, id, 'user', $8 FROM run
+     )
+     SELECT run.*, ${DELIVERY_COLUMNS}, $8 AS content
+       FROM run
+       LEFT JOIN sessions s ON s.id = run.session_id AND run.status = 'running'
+       LEFT JOIN agents a ON a.id = s.agent_id AND a.deleted_at IS NULL`,
+    [runId, input.orgId, input.userId, input.sessionId, input.idempotencyKey, input.requestId ?? null, messageId, input.content, claim],
+  );
+  // no row: the session is deleted (or not the org's); the caller may have checked it from a cache
+  if (!row) throw new SemibotError('NOT_FOUND', 'session not found', 404);
+  const run = toRun(row);
+  return { run, messageId, duplicate: false, ...(run.status === 'running' ? { delivery: toDelivery(row) } : {}) };
 }
 
 async function findByIdempotencyKey(q: Queryable, sessionId: string, key: string): Promise<SubmitResult | null> {
@@ -121,11 +150,12 @@ export async function getRunById(q: Queryable, id: string): Promise<Run | null> 
 }
 
 /**
- * Ends a running run and stores the assistant's answer with it, atomically. Returns null when the
- * run was not running any more (finalised elsewhere), so a late or duplicate `done` changes nothing.
+ * Ends a running run and stores the assistant's answer with it, atomically (one statement: the
+ * message is inserted only if the run was still running). Returns null when the run was not
+ * running any more (finalised elsewhere), so a late or duplicate `done` changes nothing.
  */
 export async function finalizeRun(
-  db: Db,
+  q: Queryable,
   input: {
     runId: string;
     status: FinalRunStatus;
@@ -134,20 +164,19 @@ export async function finalizeRun(
     answer: string;
   },
 ): Promise<Run | null> {
-  return db.tx(async (q) => {
-    const [row] = await q.query(
-      `UPDATE runs SET status = $2, error_code = $3, error_message = $4, usage = $5, finished_at = now()
-        WHERE id = $1 AND status IN ('running', 'queued') RETURNING *`,
-      [input.runId, input.status, input.error?.code ?? null, input.error?.message ?? null,
-        input.usage ? JSON.stringify(input.usage) : null],
-    );
-    if (!row) return null;
-    const run = toRun(row);
-    if (input.answer.length > 0) {
-      await insertMessage(q, { orgId: run.orgId, sessionId: run.sessionId, runId: run.id, role: 'assistant', content: input.answer });
-    }
-    return run;
-  });
+  const [row] = await q.query(
+    `WITH run AS (
+       UPDATE runs SET status = $2, error_code = $3, error_message = $4, usage = $5, finished_at = now()
+        WHERE id = $1 AND status IN ('running', 'queued') RETURNING *
+     ), answer AS (
+       INSERT INTO messages (org_id, session_id, run_id, role, content)
+       SELECT org_id, session_id, id, 'assistant', $6 FROM run WHERE $6 <> ''
+     )
+     SELECT * FROM run`,
+    [input.runId, input.status, input.error?.code ?? null, input.error?.message ?? null,
+      input.usage ? JSON.stringify(input.usage) : null, input.answer],
+  );
+  return row ? toRun(row) : null;
 }
 
 /** Sessions that have queued or running work: what start-up recovery must look at. */
@@ -170,25 +199,44 @@ export async function nextAttempt(q: Queryable, runId: string): Promise<Run | nu
   return row ? toRun(row) : null;
 }
 
-/** What delivering a run needs, in one query: the session's agent and the message's text. */
-export async function deliveryOf(q: Queryable, run: Run) {
+/** What delivering a run needs: the session's agent and the message's text. */
+export interface Delivery {
+  sessionId: string;
+  orgId: string;
+  runtimeType: 'semigraph' | 'openclaw';
+  agent: { id: string; name: string; systemPrompt: string; model: string | null };
+  skillIds: string[];
+  mcpServerIds: string[];
+  content: string;
+}
+
+const DELIVERY_COLUMNS = `s.id AS d_session_id, s.org_id AS d_org_id, s.runtime_type AS d_session_runtime, a.id AS d_agent_id,
+  a.name AS d_name, a.system_prompt AS d_system_prompt, a.model AS d_model, a.runtime_type AS d_runtime_type,
+  a.skill_ids AS d_skill_ids, a.mcp_server_ids AS d_mcp_server_ids`;
+
+/** null when the session or its agent is gone */
+function toDelivery(row: Row): Delivery | null {
+  if (!row.d_session_id || !row.d_agent_id) return null;
+  return {
+    sessionId: row.d_session_id as string,
+    orgId: row.d_org_id as string,
+    runtimeType: ((row.d_session_runtime as string | null) ?? (row.d_runtime_type as string)) as Delivery['runtimeType'],
+    agent: { id: row.d_agent_id as string, name: row.d_name as string, systemPrompt: row.d_system_prompt as string, model: (row.d_model as string | null) ?? null },
+    skillIds: row.d_skill_ids as string[],
+    mcpServerIds: row.d_mcp_server_ids as string[],
+    content: row.content as string,
+  };
+}
+
+/** What delivering a run needs, in one query. */
+export async function deliveryOf(q: Queryable, run: Run): Promise<Delivery | null> {
   const [row] = await q.query(
-    `SELECT s.id AS session_id, s.org_id, s.runtime_type AS session_runtime, a.id AS agent_id, a.name, a.system_prompt,
-            a.model, a.runtime_type, a.skill_ids, a.mcp_server_ids, m.content
+    `SELECT ${DELIVERY_COLUMNS}, m.content
        FROM sessions s
        JOIN agents a ON a.id = s.agent_id AND a.deleted_at IS NULL
        JOIN messages m ON m.id = $2
       WHERE s.id = $1`,
     [run.sessionId, run.messageId],
   );
-  if (!row) return null;
-  return {
-    sessionId: row.session_id as string,
-    orgId: row.org_id as string,
-    runtimeType: ((row.session_runtime as string | null) ?? (row.runtime_type as string)) as 'semigraph' | 'openclaw',
-    agent: { id: row.agent_id as string, name: row.name as string, systemPrompt: row.system_prompt as string, model: (row.model as string | null) ?? null },
-    skillIds: row.skill_ids as string[],
-    mcpServerIds: row.mcp_server_ids as string[],
-    content: row.content as string,
-  };
+  return row ? toDelivery(row) : null;
 }

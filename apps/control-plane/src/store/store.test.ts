@@ -91,6 +91,31 @@ for (const backend of testDatabases) {
       expect(history.map((m) => m.content)).toEqual(['one', 'two', 'three', 'ans']);
     });
 
+    it('claims a run as it is stored only when the session is idle, and refuses a deleted session', async () => {
+      const t = await tenant();
+      const submit = (content: string) =>
+        submitMessage(db, { orgId: t.org.id, userId: t.user.id, sessionId: t.session.id, content, idempotencyKey: null, claim: true });
+      // 10 racing claiming submits: exactly one runs, the rest queue (runs_one_running decides)
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => submit(`m${i}`)));
+      const running = results.filter((r) => r.run.status === 'running');
+      expect(running).toHaveLength(1);
+      expect(running[0]!.run.attempt).toBe(1);
+      expect(running[0]!.delivery).toMatchObject({ sessionId: t.session.id, agent: { id: t.agent.id }, content: expect.stringMatching(/^m\d$/) });
+      expect(results.filter((r) => r.run.status === 'queued').every((r) => r.delivery === undefined)).toBe(true);
+      // an empty answer stores no assistant message
+      await finalizeRun(db, { runId: running[0]!.run.id, status: 'completed', error: null, usage: null, answer: '' });
+      expect((await listMessages(db, t.org.id, t.session.id)).filter((m) => m.role === 'assistant')).toHaveLength(0);
+      // the session still has queued runs: a new one queues behind them instead of jumping ahead
+      expect((await submit('later')).run.status).toBe('queued');
+
+      const other = await tenant();
+      await expect(
+        submitMessage(db, { orgId: other.org.id, userId: other.user.id, sessionId: t.session.id, content: 'x', idempotencyKey: null, claim: true }),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await db.query('UPDATE sessions SET deleted_at = now() WHERE id = $1', [t.session.id]);
+      await expect(submit('after delete')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
     it('hands out strictly increasing event id blocks and prunes with a recorded mark', async () => {
       const t = await tenant();
       const blocks = await Promise.all(Array.from({ length: 5 }, () => reserveEventIds(db, t.session.id, 100)));
