@@ -126,6 +126,8 @@ describe('chaos: tickets, stale attempts and hung planes', () => {
     zombie.send(text(runB, sb, 1, 500, 'ZOMBIE-B'));
     zombie.send({ type: 'sse_event', sessionId: sb, runId: runB, attempt: 1, seq: 501, event: { type: 'done', status: 'failed', runId: runB } });
     zombie.send(text(runA, sb, 2, 1, 'ZOMBIE-MIX')); // A's run under B's session
+    // a batch frame is no loophole: each message in it is judged alone
+    zombie.send({ type: 'batch', messages: [text(runA, sa, 1, 3, 'ZOMBIE-BATCH'), text(runB, sb, 1, 2, 'ZOMBIE-BATCH'), text(runA, sb, 2, 2, 'ZOMBIE-BATCH')] });
     // the real plane comes back and takes its socket over again
     const ended = await zombie.closed;
     expect(ended.code).toBe(4409);
@@ -134,7 +136,7 @@ describe('chaos: tickets, stale attempts and hung planes', () => {
     expect((await liveB.next(doneOf(runB), 30_000)).data.status).toBe('completed');
     liveA.close();
     liveB.close();
-    expect(await metric(p, 'semibot_runs_total', { state: 'staleEvents' })).toBeGreaterThanOrEqual(staleBefore + 7);
+    expect(await metric(p, 'semibot_runs_total', { state: 'staleEvents' })).toBeGreaterThanOrEqual(staleBefore + 10);
 
     const replayA = await expectSessionWhole(p, a.token, sa, liveA.frames, [{ runId: runA, expected: slowText(100) }]);
     const replayB = await expectSessionWhole(p, b.token, sb, liveB.frames, [{ runId: runB, expected: slowText(100) }]);
@@ -145,6 +147,23 @@ describe('chaos: tickets, stale attempts and hung planes', () => {
     expect(framesOf(replayB, 'step_restart')).toEqual([]);
     expect((await fetch(`${p.url}/healthz`)).status).toBe(200);
     await expectPlaneReady(p, a.token);
+  });
+
+  it('a batch frame that is empty, oversized or carries an auth frame is closed with 4400', async () => {
+    const { token, userId } = await p.user();
+    const { sessionId } = await agentWithSession(p, token, {});
+    expect((await sendAndStream(p, token, sessionId, '/echo warm')).at(-1)!.data.status).toBe('completed');
+    const env = environOf(planePid(p, userId)!);
+    const heartbeat = { type: 'heartbeat', activeSessions: 0, activeRuns: 0 };
+    for (const messages of [[], Array.from({ length: 1001 }, () => heartbeat), [heartbeat, JSON.parse(auth(env.SEMIBOT_VM_TOKEN!))]]) {
+      const bad = impostor(env.SEMIBOT_VM_TOKEN!);
+      await bad.ready;
+      bad.send({ type: 'batch', messages });
+      expect((await bad.closed).code).toBe(4400);
+    }
+    // the real plane takes its socket back and serves the next turn
+    await expectPlaneReady(p, token);
+    expect(textOf(await sendAndStream(p, token, sessionId, '/echo after bad batches'))).toBe('after bad batches');
   });
 
   it('a connection that stops heartbeating is closed with 4008', async () => {

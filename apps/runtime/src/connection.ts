@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import {
   CloseCodes,
   ControlToPlane,
+  MAX_BATCH_MESSAGES,
   PROTOCOL_VERSION,
   parseFrame,
   type MsgOf,
@@ -21,6 +22,8 @@ const MAX_BUFFERED_EVENTS = 10_000;
  */
 const MAX_RESENT_EVENTS = 1_000;
 const REQUEST_TIMEOUT_MS = 30_000;
+/** a batch stays well under the control plane's 1 MiB frame limit */
+const MAX_BATCH_BYTES = 256 * 1024;
 
 type Init = MsgOf<ControlToPlane, 'init'>;
 type Inbound = Exclude<ControlToPlane, { type: 'init' | 'response' | 'resume_response' | 'token' }>;
@@ -56,6 +59,8 @@ export class ControlConnection {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly pending = new Map<string, Pending>();
   private buffered: PlaneToControl[] = [];
+  /** serialised messages of this tick, not yet written (see sendNow) */
+  private outbox: string[] = [];
   private written: PlaneToControl[] = [];
   private nextRequestId = 1;
   private stopped = false;
@@ -166,8 +171,32 @@ export class ControlConnection {
     }
   }
 
+  /**
+   * Queues for this tick's frame: everything sent within one tick (e.g. the tokens of one model
+   * response chunk, handled in one run of microtasks) leaves as one `batch` frame — one write and
+   * one frame for the control plane to parse instead of one each. A lone message leaves as itself,
+   * at the end of the same tick, so nothing waits.
+   */
   private sendNow(msg: PlaneToControl): void {
-    this.ws?.send(JSON.stringify(msg));
+    const ws = this.ws;
+    if (!ws) return;
+    if (this.outbox.length === 0) process.nextTick(() => this.drainOutbox(ws));
+    this.outbox.push(JSON.stringify(msg));
+  }
+
+  private drainOutbox(ws: WebSocket): void {
+    const out = this.outbox;
+    this.outbox = [];
+    // a socket replaced meanwhile: its events are re-sent from `written`, its requests resumed
+    if (ws !== this.ws || ws.readyState !== ws.OPEN) return;
+    let from = 0;
+    while (from < out.length) {
+      let to = from + 1;
+      let bytes = out[from]!.length;
+      while (to < out.length && to - from < MAX_BATCH_MESSAGES && bytes + out[to]!.length < MAX_BATCH_BYTES) bytes += out[to++]!.length;
+      ws.send(to - from === 1 ? out[from]! : `{"type":"batch","messages":[${out.slice(from, to).join(',')}]}`);
+      from = to;
+    }
   }
 
   private write(msg: PlaneToControl): void {

@@ -101,6 +101,21 @@ export const PlaneToControl = z.discriminatedUnion('type', [
 ]);
 export type PlaneToControl = z.infer<typeof PlaneToControl>;
 
+/** Most messages one `batch` frame may carry. */
+export const MAX_BATCH_MESSAGES = 1000;
+/**
+ * Several plane messages in one WebSocket frame, in order: what a plane produced within one tick
+ * (a burst of tokens read from one model response chunk) goes out in one write, instead of a frame
+ * and a syscall each. A lone message is sent as itself.
+ */
+export const BatchMsg = z.object({
+  type: z.literal('batch'),
+  messages: z.array(PlaneToControl).min(1).max(MAX_BATCH_MESSAGES),
+});
+/** What a plane's text frame holds: one message or a batch of them. */
+export const PlaneFrame = z.discriminatedUnion('type', [...PlaneToControl.options, BatchMsg]);
+export type PlaneFrame = z.infer<typeof PlaneFrame>;
+
 // ---------------------------------------------------------------- CP → EP
 
 export const InitMsg = z.object({

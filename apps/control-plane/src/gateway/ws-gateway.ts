@@ -6,8 +6,9 @@ import {
   AuthMsg,
   CloseCodes,
   PROTOCOL_VERSION,
-  PlaneToControl,
+  PlaneFrame,
   SemibotError,
+  type PlaneToControl,
   parseFrame,
   type ControlToPlane,
   type LlmConfig,
@@ -185,15 +186,22 @@ export class WsGateway {
   }
 
   private onFrame(conn: PlaneConnection, data: RawData, isBinary: boolean): void {
-    conn.messagesIn++;
-    const parsed = isBinary ? null : parseFrame(PlaneToControl, data.toString());
+    const parsed = isBinary ? null : parseFrame(PlaneFrame, data.toString());
     if (!parsed?.ok) {
       this.counters.badFrames++;
       this.opts.logger.warn({ instanceId: conn.instanceId, error: parsed?.error ?? 'binary frame' }, 'bad frame from plane');
       conn.close(CloseCodes.badFrame, 'BAD_FRAME');
       return;
     }
-    const msg = parsed.value;
+    if (parsed.value.type !== 'batch') return this.dispatch(conn, parsed.value);
+    for (const msg of parsed.value.messages) {
+      this.dispatch(conn, msg);
+      if (!conn.open) return; // a message closed the socket (e.g. an auth frame): the rest is void
+    }
+  }
+
+  private dispatch(conn: PlaneConnection, msg: PlaneToControl): void {
+    conn.messagesIn++;
     const h = this.handlers!;
     switch (msg.type) {
       case 'sse_event':
