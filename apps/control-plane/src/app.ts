@@ -1,3 +1,5 @@
+import { WriteBehind } from './db/write-behind.js';
+import { insertUsage, type UsageInsert } from './store/usage.js';
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -110,7 +112,8 @@ export async function createApp(
     ? async () => (await import('@semibot/llm')).createOpenAICompatibleEmbedder({ baseUrl: llm.baseUrl, apiKey: llm.apiKey, model: embeddingModel })
     : null;
   const memory = new MemoryService(db, embedder, logger.child({ component: 'memory' }));
-  const ctx: AppContext = { config, db, logger, tokens, events, gateway, scheduler, runs, remoteMcp, memory, planeRequests: {}, llm, llmNotice };
+  const usage = new WriteBehind((rows: UsageInsert[]) => insertUsage(db, rows), { what: 'usage records', logger });
+  const ctx: AppContext = { config, db, logger, tokens, events, usage, gateway, scheduler, runs, remoteMcp, memory, planeRequests: {}, llm, llmNotice };
 
   // pino's Logger is wider than FastifyBaseLogger; the instance is used through the base type.
   const http = Fastify({
@@ -185,6 +188,7 @@ export async function createApp(
       await driver.stopAll();
       await http.close();
       await events.close();
+      await usage.close();
       await remoteMcp.close();
       await closeMock?.();
       await db.close();

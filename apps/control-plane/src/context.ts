@@ -10,6 +10,8 @@ import type { RunEngine } from './runs/run-engine.js';
 import type { RemoteMcp } from './mcp/remote-mcp.js';
 import type { MemoryService } from './memory/memory-service.js';
 import type { Metrics } from './http/metrics.js';
+import type { WriteBehind } from './db/write-behind.js';
+import type { UsageInsert } from './store/usage.js';
 
 /** The resources every route and system shares, built once in app.ts. */
 export interface AppContext {
@@ -18,6 +20,8 @@ export interface AppContext {
   logger: Logger;
   tokens: Tokens;
   events: EventLog;
+  /** usage records, written in batches (read them after `usage.flush()`) */
+  usage: WriteBehind<UsageInsert>;
   gateway: WsGateway;
   scheduler: Scheduler;
   runs: RunEngine;

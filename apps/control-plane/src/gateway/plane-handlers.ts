@@ -20,7 +20,6 @@ import type { PlaneConnection } from './plane-connection.js';
 import type { GatewayHandlers } from './ws-gateway.js';
 import { historyForPlane } from '../store/messages.js';
 import { getSessionById } from '../store/sessions.js';
-import { insertUsage } from '../store/usage.js';
 import { skillPackage } from '../store/skills.js';
 import { getMcpServer } from '../store/mcp-servers.js';
 import { insertAudit, insertSnapshot, latestSnapshot } from '../store/snapshots-audit.js';
@@ -123,7 +122,7 @@ export function planeHandlers(ctx: AppContext): GatewayHandlers {
         case 'usage_report': {
           const report = UsageReport.parse(msg.params);
           const session = await ownedSession(conn, report.sessionId);
-          await insertUsage(ctx.db, { ...report, orgId: session.orgId, userId: session.userId, agentId: session.agentId });
+          ctx.usage.add({ ...report, orgId: session.orgId, userId: session.userId, agentId: session.agentId });
           ctx.metrics?.llmTokens.inc({ model: report.model, direction: 'in' }, report.tokensIn);
           ctx.metrics?.llmTokens.inc({ model: report.model, direction: 'out' }, report.tokensOut);
           ctx.metrics?.llmLatency.observe({ model: report.model }, report.latencyMs / 1000);

@@ -57,6 +57,7 @@ export const memoryUsageRoutes = (ctx: AppContext): FastifyPluginAsyncZod => asy
     async (req) => {
       const to = req.query.to ? new Date(req.query.to) : new Date();
       const from = req.query.from ? new Date(req.query.from) : new Date(to.getTime() - 30 * 86_400_000);
+      await ctx.usage.flush(); // records reported a moment ago are still being batched
       return { from: from.toISOString(), to: to.toISOString(), groupBy: req.query.groupBy, data: await usageSummary(ctx.db, principal(req).orgId, from, to, req.query.groupBy) };
     },
   );

@@ -224,6 +224,11 @@ export class RunEngine implements RunHost {
     if (a.cancelTimer) clearTimeout(a.cancelTimer);
     if (a.detached) clearTimeout(a.detached.timer);
     const { run } = a;
+    // the session's next run: claimed after this one ends, unless the store said none is queued and
+    // no other process can have queued one meanwhile (embedded PGlite: this process is the only
+    // writer and runs one statement at a time, so a later submit sees this run ended and claims
+    // its own run) — a claim statement saved per run
+    let claimNext = true;
     try {
       const stored = await finalizeRun(this.o.db, {
         runId: run.id,
@@ -233,6 +238,7 @@ export class RunEngine implements RunHost {
         answer: a.text.join(''),
       });
       if (stored) {
+        if (this.o.db.kind === 'pglite' && !stored.queuedBehind) claimNext = false;
         if (error) {
           this.o.log.append(run.sessionId, {
             type: 'error',
@@ -254,7 +260,7 @@ export class RunEngine implements RunHost {
       if (a.span) endSpan(a.span, status === 'failed' ? (error?.message ?? a.errorFromPlane?.message ?? 'failed') : undefined, { 'semibot.status': status, 'semibot.attempt': a.run.attempt });
     }
     void this.o.log.prune(run.sessionId).catch((err) => this.o.logger.warn({ err }, 'event pruning failed'));
-    this.kick(run.sessionId);
+    if (claimNext) this.kick(run.sessionId);
   }
 
   async cancel(p: Principal, sessionId: string): Promise<Run> {

@@ -153,6 +153,7 @@ export async function getRunById(q: Queryable, id: string): Promise<Run | null> 
  * Ends a running run and stores the assistant's answer with it, atomically (one statement: the
  * message is inserted only if the run was still running). Returns null when the run was not
  * running any more (finalised elsewhere), so a late or duplicate `done` changes nothing.
+ * `queuedBehind` tells whether the session had a queued run when this one ended.
  */
 export async function finalizeRun(
   q: Queryable,
@@ -163,7 +164,7 @@ export async function finalizeRun(
     usage: RunUsage | null;
     answer: string;
   },
-): Promise<Run | null> {
+): Promise<(Run & { queuedBehind: boolean }) | null> {
   const [row] = await q.query(
     `WITH run AS (
        UPDATE runs SET status = $2, error_code = $3, error_message = $4, usage = $5, finished_at = now()
@@ -172,11 +173,11 @@ export async function finalizeRun(
        INSERT INTO messages (org_id, session_id, run_id, role, content)
        SELECT org_id, session_id, id, 'assistant', $6 FROM run WHERE $6 <> ''
      )
-     SELECT * FROM run`,
+     SELECT run.*, EXISTS (SELECT 1 FROM runs q WHERE q.session_id = run.session_id AND q.status = 'queued') AS queued_behind FROM run`,
     [input.runId, input.status, input.error?.code ?? null, input.error?.message ?? null,
       input.usage ? JSON.stringify(input.usage) : null, input.answer],
   );
-  return row ? toRun(row) : null;
+  return row ? { ...toRun(row), queuedBehind: row.queued_behind === true } : null;
 }
 
 /** Sessions that have queued or running work: what start-up recovery must look at. */

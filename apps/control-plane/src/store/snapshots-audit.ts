@@ -3,17 +3,18 @@ import type { Queryable } from '../db/db.js';
 
 const SNAPSHOTS_KEPT = 3;
 
+/** Stores a snapshot and drops all but the newest SNAPSHOTS_KEPT, in one statement. */
 export async function insertSnapshot(q: Queryable, s: SnapshotParams & { orgId: string; userId: string }): Promise<void> {
+  // the DELETE does not see the row its own statement inserts: it keeps KEPT - 1 of the older ones
   await q.query(
-    `INSERT INTO session_snapshots (session_id, user_id, org_id, checkpoint, short_term_memory, conversation_state, file_manifest)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    `WITH added AS (
+       INSERT INTO session_snapshots (session_id, user_id, org_id, checkpoint, short_term_memory, conversation_state, file_manifest)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+     )
+     DELETE FROM session_snapshots WHERE session_id = $1 AND id NOT IN (
+       SELECT id FROM session_snapshots WHERE session_id = $1 ORDER BY created_at DESC, id DESC LIMIT $8)`,
     [s.sessionId, s.userId, s.orgId, JSON.stringify(s.checkpoint), JSON.stringify(s.shortTermMemory),
-      JSON.stringify(s.conversationState), JSON.stringify(s.fileManifest)],
-  );
-  await q.query(
-    `DELETE FROM session_snapshots WHERE session_id = $1 AND id NOT IN (
-       SELECT id FROM session_snapshots WHERE session_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)`,
-    [s.sessionId, SNAPSHOTS_KEPT],
+      JSON.stringify(s.conversationState), JSON.stringify(s.fileManifest), SNAPSHOTS_KEPT - 1],
   );
 }
 

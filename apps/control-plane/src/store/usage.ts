@@ -1,15 +1,21 @@
 import type { UsageReport, UsageRow } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 
-export async function insertUsage(
-  q: Queryable,
-  input: UsageReport & { orgId: string; userId: string; agentId: string | null },
-): Promise<void> {
+export type UsageInsert = UsageReport & { orgId: string; userId: string; agentId: string | null };
+
+/** Usage records in one statement (what a WriteBehind batch holds). */
+export async function insertUsage(q: Queryable, rows: UsageInsert[]): Promise<void> {
+  if (rows.length === 0) return;
+  const params: unknown[] = [];
+  const tuples = rows.map((r) => {
+    const b = params.length;
+    params.push(r.sessionId, r.runId, r.agentId, r.userId, r.orgId, r.model, r.tokensIn, r.tokensOut, Math.round(r.latencyMs));
+    return `(${Array.from({ length: 9 }, (_, i) => `$${b + i + 1}`).join(', ')})`;
+  });
   await q.query(
     `INSERT INTO usage_records (session_id, run_id, agent_id, user_id, org_id, model, tokens_in, tokens_out, latency_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [input.sessionId, input.runId, input.agentId, input.userId, input.orgId, input.model, input.tokensIn,
-      input.tokensOut, Math.round(input.latencyMs)],
+     VALUES ${tuples.join(', ')}`,
+    params,
   );
 }
 
