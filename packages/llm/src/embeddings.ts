@@ -1,4 +1,4 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type OpenAI from 'openai';
 import { sdkErrorToLlmError } from './sdk-errors.js';
 
 export interface Embedder {
@@ -15,19 +15,24 @@ export interface EmbedderConfig {
   timeoutMs?: number;
 }
 
-const SDK_ERRORS = { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError };
+// The SDK loads on the first embedding: importing this package (the execution plane does) must
+// not load it.
+let sdk: Promise<typeof import('openai')> | null = null;
+const loadSdk = () => (sdk ??= import('openai'));
 
 /** Embeddings from any OpenAI-compatible `/embeddings` endpoint. */
 export function createOpenAICompatibleEmbedder(cfg: EmbedderConfig): Embedder {
-  const client = new OpenAI({ baseURL: cfg.baseUrl, apiKey: cfg.apiKey || 'unused', timeout: cfg.timeoutMs ?? 30_000, maxRetries: 2 });
+  let client: OpenAI | null = null;
   return {
     model: cfg.model,
     async embed(texts, signal) {
+      const m = await loadSdk();
+      client ??= new m.default({ baseURL: cfg.baseUrl, apiKey: cfg.apiKey || 'unused', timeout: cfg.timeoutMs ?? 30_000, maxRetries: 2 });
       try {
         const res = await client.embeddings.create({ model: cfg.model, input: texts, encoding_format: 'float' }, signal ? { signal } : undefined);
         return [...res.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
       } catch (err) {
-        throw sdkErrorToLlmError(err, 'embeddings', SDK_ERRORS);
+        throw sdkErrorToLlmError(err, 'embeddings', m);
       }
     },
   };

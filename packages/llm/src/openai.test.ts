@@ -1,4 +1,6 @@
 import { startMockLlm, type MockLlm } from '@semibot/mock-llm';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlmError } from './errors.js';
 import { createOpenAICompatibleProvider, type OpenAICompatibleConfig } from './openai.js';
@@ -100,7 +102,7 @@ describe('OpenAI-compatible provider against the mock server', () => {
     expect(limited).toMatchObject({ status: 429, retryable: true });
   });
 
-  it('lets the SDK retry retryable statuses before giving up', async () => {
+  it('retries retryable statuses before giving up', async () => {
     const before = mock.stats().requests;
     const err = await failure(collect('/fail 503', provider({ maxRetries: 1 })));
     expect(err).toMatchObject({ status: 503, retryable: true });
@@ -165,6 +167,53 @@ describe('OpenAI-compatible provider against the mock server', () => {
   it('handles many concurrent streams', async () => {
     const texts = await Promise.all(Array.from({ length: 100 }, (_, i) => collect(`/echo n${i} done`).then(textOf)));
     expect(texts).toEqual(Array.from({ length: 100 }, (_, i) => `n${i} done`));
+  });
+});
+
+describe('OpenAI-compatible provider against servers that misbehave', () => {
+  /** A one-off server answering request n with replies[n]. */
+  async function scripted(replies: ((res: http.ServerResponse) => void)[]) {
+    let n = 0;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => replies[Math.min(n++, replies.length - 1)]!(res));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}/v1`, requests: () => n, close: () => new Promise((r) => server.close(r)) };
+  }
+  const sse = (res: http.ServerResponse, events: string[]) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (const e of events) res.write(`data: ${e}\n\n`);
+    res.end();
+  };
+  const delta = (content: string, finish: string | null = null) =>
+    JSON.stringify({ id: 'c', object: 'chat.completion.chunk', model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
+
+  it('waits as long as Retry-After says, then streams', async () => {
+    const s = await scripted([
+      (res) => res.writeHead(429, { 'retry-after-ms': '120', 'content-type': 'application/json' }).end('{"error":{"message":"slow down"}}'),
+      (res) => sse(res, [delta('hel'), delta('lo', 'stop'), '[DONE]']),
+    ]);
+    const started = performance.now();
+    const cs = await collect('hi', createOpenAICompatibleProvider({ baseUrl: s.url, apiKey: 'k', model: 'm', maxRetries: 1 }));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(110);
+    expect(textOf(cs)).toBe('hello');
+    expect(s.requests()).toBe(2);
+    await s.close();
+  });
+
+  it('an error event inside the stream is a non-retryable LlmError; broken JSON is a retryable one', async () => {
+    const s = await scripted([
+      (res) => sse(res, [delta('a'), JSON.stringify({ error: { message: 'model overloaded mid-answer' } })]),
+      (res) => sse(res, [delta('a'), '{"choices": [']),
+      (res) => res.writeHead(400, { 'content-type': 'text/plain' }).end('plain words'),
+    ]);
+    const p = createOpenAICompatibleProvider({ baseUrl: s.url, apiKey: 'k', model: 'm', maxRetries: 0 });
+    expect(await failure(collect('x', p))).toMatchObject({ retryable: false, message: expect.stringContaining('model overloaded mid-answer') });
+    expect(await failure(collect('x', p))).toMatchObject({ retryable: true, message: expect.stringContaining('failed') });
+    expect(await failure(collect('x', p))).toMatchObject({ status: 400, retryable: false, message: expect.stringContaining('plain words') });
+    await s.close();
   });
 });
 

@@ -1,11 +1,10 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type {
   ChatCompletionChunk,
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
 import { LlmError } from './errors.js';
-import { sdkErrorToLlmError } from './sdk-errors.js';
+import { postJson, readSse, streamFailure } from './http-stream.js';
 import {
   estimateTokens,
   messageChars,
@@ -32,36 +31,42 @@ export interface OpenAICompatibleConfig {
   timeoutMs?: number;
   /**
    * Retries of a request that failed before streaming started (connection errors, 408/409/429/5xx),
-   * with the SDK's exponential backoff. A stream that breaks midway is never retried here: text
-   * has already been delivered, so only the caller can decide.
+   * with exponential backoff (or the server's Retry-After). A stream that breaks midway is never
+   * retried here: text has already been delivered, so only the caller can decide.
    * @default 2
    */
   maxRetries?: number;
 }
 
-const SDK_ERRORS = { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError };
-
+/**
+ * Streaming chat completions from any OpenAI-compatible server, over node:http and
+ * eventsource-parser. The official SDK was measured in the execution plane's hot path
+ * (200 concurrent streams, the same mock): its fetch + web-streams + async-iterator stack cost
+ * ~140 µs of CPU per token and delayed tokens by 3 ms at p50 and 150–200 ms at p99, against
+ * ~43 µs, 0.4 ms and 6–14 ms this way; it also added ~45 MB of resident memory to the plane. The
+ * wire types still come from the SDK (types only: nothing of it is loaded at run time).
+ */
 export function createOpenAICompatibleProvider(cfg: OpenAICompatibleConfig): LlmProvider {
   const timeoutMs = cfg.timeoutMs ?? 60_000;
-  const client = new OpenAI({
-    baseURL: cfg.baseUrl,
-    // The SDK refuses an empty key; local servers ignore whatever is sent.
-    apiKey: cfg.apiKey || 'unused',
-    timeout: timeoutMs,
-    maxRetries: cfg.maxRetries ?? 2,
-  });
+  const url = new URL(`${cfg.baseUrl.replace(/\/+$/, '')}/chat/completions`);
+  // the key is sent even when empty-ish: some local servers insist on the header
+  const headers = { authorization: `Bearer ${cfg.apiKey || 'unused'}` };
   return {
     name: 'openai-compatible',
-    stream: (req) => streamChat(client, cfg, timeoutMs, req),
+    stream: (req) => streamChat(req, { cfg, url, headers, timeoutMs }),
   };
 }
 
-async function* streamChat(
-  client: OpenAI,
-  cfg: OpenAICompatibleConfig,
-  timeoutMs: number,
-  req: LlmStreamRequest,
-): AsyncGenerator<LlmChunk, void, undefined> {
+interface Target {
+  cfg: OpenAICompatibleConfig;
+  url: URL;
+  headers: Record<string, string>;
+  timeoutMs: number;
+}
+
+async function* streamChat(req: LlmStreamRequest, t: Target): AsyncGenerator<LlmChunk, void, undefined> {
+  const { cfg, timeoutMs } = t;
+  const where = cfg.baseUrl;
   const started = performance.now();
   const model = req.model ?? cfg.model;
   const watchdog = new IdleWatchdog(timeoutMs, req.signal);
@@ -72,26 +77,29 @@ async function* streamChat(
   let servedModel = model;
   // Tool-call fragments arrive spread over many chunks, keyed by `index`.
   const calls: LlmToolCall[] = [];
+  const body = JSON.stringify({
+    model,
+    messages: toWireMessages(req.messages),
+    ...(req.tools?.length ? { tools: toWireTools(req.tools) } : {}),
+    ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+    stream: true,
+    stream_options: { include_usage: true },
+  });
 
   try {
-    const stream = await client.chat.completions.create(
-      {
-        model,
-        messages: toWireMessages(req.messages),
-        ...(req.tools?.length ? { tools: toWireTools(req.tools) } : {}),
-        ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
-        stream: true,
-        stream_options: { include_usage: true },
-      },
-      { signal: watchdog.signal },
-    );
+    if (watchdog.signal.aborted) return;
+    const res = await postJson(t.url, t.headers, body, { signal: watchdog.signal, timeoutMs, maxRetries: cfg.maxRetries ?? 2, where });
     watchdog.start();
-    for await (const chunk of stream) {
-      watchdog.touch();
+    for await (const data of readSse(res, () => watchdog.touch())) {
+      if (data === '[DONE]') continue; // the response ends right after it; reading on keeps the connection reusable
+      const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: { message?: string } };
+      if (chunk.error) {
+        throw new LlmError(`${where} reported an error: ${chunk.error.message ?? JSON.stringify(chunk.error)}`, { retryable: false });
+      }
       if (chunk.usage) usage = chunk.usage;
-      const choice = chunk.choices[0];
+      const choice = chunk.choices?.[0];
       if (!choice) continue; // the trailing usage chunk has no choices
-      const delta = choice.delta;
+      const delta = choice.delta ?? {};
       if (delta.content) {
         firstTokenMs ??= performance.now() - started;
         outChars += delta.content.length;
@@ -113,17 +121,15 @@ async function* streamChat(
       }
     }
   } catch (err) {
-    if (watchdog.fired) throw idleError(cfg.baseUrl, timeoutMs);
+    if (watchdog.fired) throw idleError(where, timeoutMs);
     if (req.signal?.aborted) return;
-    throw sdkErrorToLlmError(err, cfg.baseUrl, SDK_ERRORS);
+    throw streamFailure(err, where);
   } finally {
     watchdog.stop();
   }
-  // The SDK ends the iteration quietly on abort, so check who aborted.
-  if (watchdog.fired) throw idleError(cfg.baseUrl, timeoutMs);
   if (req.signal?.aborted) return;
   if (finishReason === null) {
-    throw new LlmError(`stream from ${cfg.baseUrl} ended before the model finished`, { retryable: true });
+    throw new LlmError(`stream from ${where} ended before the model finished`, { retryable: true });
   }
 
   const done = calls.filter(Boolean);
@@ -172,6 +178,6 @@ function toWireTools(tools: LlmToolSpec[]): ChatCompletionTool[] {
   }));
 }
 
-function idleError(baseUrl: string, timeoutMs: number): LlmError {
-  return new LlmError(`stream from ${baseUrl} sent no data for ${timeoutMs} ms`, { retryable: true });
+function idleError(where: string, timeoutMs: number): LlmError {
+  return new LlmError(`stream from ${where} sent no data for ${timeoutMs} ms`, { retryable: true });
 }

@@ -55,7 +55,8 @@ export interface SubmitResult {
  * With `claim`, a session with nothing queued or running gets its run stored as `running` at once,
  * with what delivery needs in the same round trip: each statement costs ~0.5 ms or more on
  * embedded PGlite, and store → claim → load were three of them on every turn's way to its first
- * token. Two racing claims are settled by runs_one_running: the loser is stored as queued.
+ * token. Two racing claims are settled by runs_one_running: the loser is stored as queued. The
+ * statement lives in the database as semibot_submit_run (migration 007), so its plan is cached.
  */
 export async function submitMessage(
   db: Db,
@@ -83,31 +84,14 @@ async function insertRun(
   // BEGIN/COMMIT round trips on the hot path of every message)
   const runId = randomUUID();
   const messageId = randomUUID();
-  const [row] = await db.query(
-    `WITH live AS (
-       SELECT 1 FROM sessions WHERE id = $4 AND org_id = $2 AND deleted_at IS NULL
-     ), idle AS (
-       SELECT $9::boolean AND NOT EXISTS (SELECT 1 FROM runs WHERE session_id = $4 AND status IN ('queued', 'running')) AS now FROM live
-     ), run AS (
-       INSERT INTO runs (id, org_id, user_id, session_id, idempotency_key, request_id, message_id, status, started_at, attempt)
-       SELECT $1, $2, $3, $4, $5, $6, $7,
-              CASE WHEN idle.now THEN 'running' ELSE 'queued' END, CASE WHEN idle.now THEN now() END, CASE WHEN idle.now THEN 1 ELSE 0 END
-         FROM idle
-       RETURNING *
-     ), message AS (
-       INSERT INTO messages (id, org_id, session_id, run_id, role, content)
-       SELECT $7, org_id, session_id, id, 'user', $8 FROM run
-     )
-     SELECT run.*, ${DELIVERY_COLUMNS}, $8 AS content
-       FROM run
-       LEFT JOIN sessions s ON s.id = run.session_id AND run.status = 'running'
-       LEFT JOIN agents a ON a.id = s.agent_id AND a.deleted_at IS NULL`,
+  const [row] = await db.query<{ r: { run: Row; delivery: Delivery | null } | null }>(
+    'SELECT semibot_submit_run($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r',
     [runId, input.orgId, input.userId, input.sessionId, input.idempotencyKey, input.requestId ?? null, messageId, input.content, claim],
   );
-  // no row: the session is deleted (or not the org's); the caller may have checked it from a cache
-  if (!row) throw new SemibotError('NOT_FOUND', 'session not found', 404);
-  const run = toRun(row);
-  return { run, messageId, duplicate: false, ...(run.status === 'running' ? { delivery: toDelivery(row) } : {}) };
+  // null: the session is deleted (or not the org's); the caller may have checked it from a cache
+  if (!row?.r) throw new SemibotError('NOT_FOUND', 'session not found', 404);
+  const run = toRun(row.r.run);
+  return { run, messageId, duplicate: false, ...(run.status === 'running' ? { delivery: row.r.delivery } : {}) };
 }
 
 async function findByIdempotencyKey(q: Queryable, sessionId: string, key: string): Promise<SubmitResult | null> {
@@ -153,7 +137,8 @@ export async function getRunById(q: Queryable, id: string): Promise<Run | null> 
  * Ends a running run and stores the assistant's answer with it, atomically (one statement: the
  * message is inserted only if the run was still running). Returns null when the run was not
  * running any more (finalised elsewhere), so a late or duplicate `done` changes nothing.
- * `queuedBehind` tells whether the session had a queued run when this one ended.
+ * `queuedBehind` tells whether the session had a queued run when this one ended. The statement is
+ * semibot_finalize_run (migration 007).
  */
 export async function finalizeRun(
   q: Queryable,
@@ -165,19 +150,12 @@ export async function finalizeRun(
     answer: string;
   },
 ): Promise<(Run & { queuedBehind: boolean }) | null> {
-  const [row] = await q.query(
-    `WITH run AS (
-       UPDATE runs SET status = $2, error_code = $3, error_message = $4, usage = $5, finished_at = now()
-        WHERE id = $1 AND status IN ('running', 'queued') RETURNING *
-     ), answer AS (
-       INSERT INTO messages (org_id, session_id, run_id, role, content)
-       SELECT org_id, session_id, id, 'assistant', $6 FROM run WHERE $6 <> ''
-     )
-     SELECT run.*, EXISTS (SELECT 1 FROM runs q WHERE q.session_id = run.session_id AND q.status = 'queued') AS queued_behind FROM run`,
+  const [row] = await q.query<{ r: { run: Row; queuedBehind: boolean } | null }>(
+    'SELECT semibot_finalize_run($1, $2, $3, $4, $5, $6) AS r',
     [input.runId, input.status, input.error?.code ?? null, input.error?.message ?? null,
       input.usage ? JSON.stringify(input.usage) : null, input.answer],
   );
-  return row ? { ...toRun(row), queuedBehind: row.queued_behind === true } : null;
+  return row?.r ? { ...toRun(row.r.run), queuedBehind: row.r.queuedBehind } : null;
 }
 
 /** Sessions that have queued or running work: what start-up recovery must look at. */

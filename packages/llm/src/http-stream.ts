@@ -1,0 +1,144 @@
+import http from 'node:http';
+import https from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createParser } from 'eventsource-parser';
+import { LlmError, isRetryableStatus } from './errors.js';
+
+/**
+ * POST a JSON body, get a streamed response: the transport of the OpenAI-compatible provider.
+ * node:http with keep-alive agents (a turn's model calls reuse one connection); server-sent
+ * events are parsed by eventsource-parser.
+ */
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true }),
+  'https:': new https.Agent({ keepAlive: true }),
+};
+
+/** Backoff before retry n (0-based): 0.5 s doubling to 8 s, minus up to 25 % jitter. */
+const backoffMs = (n: number) => Math.min(500 * 2 ** n, 8_000) * (1 - Math.random() * 0.25);
+/** A server's Retry-After beyond this is not waited for: the error goes to the caller instead. */
+const MAX_RETRY_AFTER_MS = 60_000;
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+export interface PostOptions {
+  signal: AbortSignal;
+  /** wait for the response headers at most this long (each attempt) */
+  timeoutMs: number;
+  maxRetries: number;
+  /** names the server in error messages */
+  where: string;
+}
+
+/**
+ * Sends the request and resolves with the 2xx response, its body not yet read. Connection
+ * failures, timeouts and 408/409/429/5xx are retried up to `maxRetries` times; what is left is
+ * thrown as an LlmError (an abort is thrown as is: the caller knows it aborted).
+ */
+export async function postJson(url: URL, headers: Record<string, string>, body: string, o: PostOptions): Promise<http.IncomingMessage> {
+  for (let attempt = 0; ; attempt++) {
+    let failure: LlmError;
+    let waitMs: number | null = null;
+    try {
+      const res = await send(url, headers, body, o);
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) return res;
+      const detail = errorDetail(await readCapped(res)) ?? res.statusMessage ?? 'no reason given';
+      failure = new LlmError(`${o.where} returned ${status}: ${detail}`, { status, retryable: isRetryableStatus(status) });
+      waitMs = retryAfterMs(res.headers);
+    } catch (err) {
+      if (o.signal.aborted) throw err;
+      failure = err instanceof LlmError ? err : new LlmError(`cannot reach ${o.where}: ${(err as Error).message}`, { retryable: true, cause: err });
+    }
+    if (!failure.retryable || attempt >= o.maxRetries || (waitMs !== null && waitMs > MAX_RETRY_AFTER_MS)) throw failure;
+    await sleep(waitMs ?? backoffMs(attempt), undefined, { signal: o.signal });
+  }
+}
+
+function send(url: URL, headers: Record<string, string>, body: string, o: PostOptions): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? https : http).request(url, {
+      method: 'POST',
+      agent: agents[url.protocol as keyof typeof agents],
+      signal: o.signal,
+      headers: {
+        ...headers,
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        'content-length': Buffer.byteLength(body),
+      },
+    });
+    const timer = setTimeout(() => req.destroy(new LlmError(`request to ${o.where} timed out`, { retryable: true })), o.timeoutMs);
+    req.once('response', (res) => {
+      clearTimeout(timer);
+      resolve(res);
+    });
+    req.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.end(body);
+  });
+}
+
+/**
+ * The `data` of each server-sent event, as they arrive; `onData` is told of every network chunk
+ * (the idle watchdog). Leaving the loop early destroys the response, which frees the server.
+ */
+export async function* readSse(res: http.IncomingMessage, onData: () => void): AsyncGenerator<string, void, undefined> {
+  const events: string[] = [];
+  const parser = createParser({ onEvent: (e) => void events.push(e.data) });
+  res.setEncoding('utf8');
+  try {
+    for await (const piece of res as AsyncIterable<string>) {
+      onData();
+      parser.feed(piece);
+      // one await per network chunk, not per event: a chunk often carries many tokens
+      for (let i = 0; i < events.length; i++) yield events[i]!;
+      events.length = 0;
+    }
+  } finally {
+    if (!res.complete) res.destroy();
+  }
+}
+
+/** What broke a started stream, as an LlmError (socket reset, truncated body, bad JSON...). */
+export function streamFailure(err: unknown, where: string): LlmError {
+  if (err instanceof LlmError) return err;
+  const why = err instanceof Error ? err.message : String(err);
+  return new LlmError(`stream from ${where} failed: ${why}`, { retryable: true, cause: err });
+}
+
+async function readCapped(res: http.IncomingMessage): Promise<string> {
+  let text = '';
+  res.setEncoding('utf8');
+  for await (const piece of res as AsyncIterable<string>) {
+    if (text.length < MAX_ERROR_BODY_BYTES) text += piece;
+  }
+  return text.slice(0, MAX_ERROR_BODY_BYTES);
+}
+
+/** OpenAI-style error bodies: `{error: {message}}`, sometimes `{message}` or plain text. */
+function errorDetail(text: string): string | undefined {
+  try {
+    const body = JSON.parse(text) as { message?: unknown; error?: { message?: unknown } | string };
+    if (typeof body.error === 'string') return body.error;
+    if (typeof body.error?.message === 'string') return body.error.message;
+    if (typeof body.message === 'string') return body.message;
+  } catch {
+    // not JSON
+  }
+  return text.trim().slice(0, 500) || undefined;
+}
+
+/** `retry-after-ms`, or `retry-after` in seconds or as an HTTP date. */
+function retryAfterMs(h: http.IncomingHttpHeaders): number | null {
+  const ms = Number(h['retry-after-ms']);
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const raw = h['retry-after'];
+  if (!raw) return null;
+  const s = Number(raw);
+  if (Number.isFinite(s)) return Math.max(0, s * 1000);
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
