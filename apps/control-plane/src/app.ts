@@ -1,5 +1,3 @@
-import { WriteBehind } from './db/write-behind.js';
-import { insertUsage, type UsageInsert } from './store/usage.js';
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -10,6 +8,7 @@ import { daemonEntry } from '@semibot/runtime';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { openDb } from './db/db.js';
+import { WriteBehind } from './db/write-behind.js';
 import { Tokens } from './auth/tokens.js';
 import { EventLog } from './events/event-log.js';
 import { WsGateway } from './gateway/ws-gateway.js';
@@ -31,6 +30,7 @@ import { runAndVmRoutes } from './routes/runs-vm.js';
 import { skillRoutes } from './routes/skills.js';
 import { mcpServerRoutes } from './routes/mcp-servers.js';
 import { memoryUsageRoutes } from './routes/memories-usage.js';
+import { insertUsage, type UsageInsert } from './store/usage.js';
 
 export interface App {
   http: FastifyInstance;
