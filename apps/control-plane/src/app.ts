@@ -7,7 +7,7 @@ import { startMockLlm } from '@semibot/mock-llm';
 import { daemonEntry } from '@semibot/runtime';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
-import { openDb } from './db/db.js';
+import { deferredDb, openDb } from './db/db.js';
 import { WriteBehind } from './db/write-behind.js';
 import { Tokens } from './auth/tokens.js';
 import { EventLog } from './events/event-log.js';
@@ -52,12 +52,14 @@ export async function createApp(
   if (config.vmMode !== 'process') {
     throw new Error(`SEMIBOT_VM_MODE=${config.vmMode} is not available in this build; use 'process'`);
   }
-  // the database (PGlite compiles WASM) and the mock model start side by side
-  const [{ db, applied }, mock] = await Promise.all([
-    database ?? openDb({ databaseUrl: config.databaseUrl, home: config.home }),
-    config.llm ? null : startMockLlm({ port: 0 }),
-  ]);
-  if (applied.length) logger.info({ applied, db: db.kind }, 'migrations applied');
+  // The database boots (embedded PGlite: on its own thread) while everything below is built: the
+  // server is given a Db that waits for it, and nothing queries before listen().
+  const opening = database ?? openDb({ databaseUrl: config.databaseUrl, home: config.home });
+  const db = deferredDb(
+    opening.then((o) => o.db),
+    config.databaseUrl ? 'postgres' : 'pglite',
+  );
+  const mock = config.llm ? null : await startMockLlm({ port: 0 });
 
   let llmNotice: string | null = null;
   let closeMock: (() => Promise<void>) | null = null;
@@ -165,6 +167,8 @@ export async function createApp(
     { prefix: '/api/v1' },
   );
   await installWebUi(http);
+  const { applied } = await opening;
+  if (applied.length) logger.info({ applied, db: db.kind }, 'migrations applied');
   gateway.attach(http.server, planeHandlers(ctx));
   const sweeper = setInterval(() => events.evictIdle(EVENT_STATE_IDLE_MS), 60_000);
   sweeper.unref();

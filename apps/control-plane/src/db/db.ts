@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
 import type pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
 import { migrate } from './migrate.js';
 import { saveTemplate, usableTemplate } from './pglite-template.js';
 import { openPgliteThread } from './pglite-thread.js';
+import { PGLITE_CONF } from './pglite-settings.js';
 
 /** The one thing every store function needs: run a parameterised statement, get rows. */
 export interface Queryable {
@@ -51,6 +51,26 @@ export async function openDb(opts: { databaseUrl?: string | undefined; home: str
   return { db, applied };
 }
 
+/**
+ * A Db to build the server with before the database is open: calls wait until it is. The server's
+ * routes, schemas and API document take a few hundred ms to set up; this way that happens while
+ * the database boots (embedded PGlite: the longest step of a start) instead of after it.
+ */
+export function deferredDb(opening: Promise<Db>, kind: Db['kind']): Db {
+  let db: Db | null = null;
+  opening.then((d) => (db = d), () => {});
+  const open = () => (db ? Promise.resolve(db) : opening);
+  return {
+    kind,
+    async query<T>(sql: string, params?: unknown[]) {
+      return (db ?? (await opening)).query<T>(sql, params);
+    },
+    exec: async (sql: string) => (db ?? (await opening)).exec(sql),
+    tx: async <T>(fn: (q: Queryable) => Promise<T>) => (db ?? (await opening)).tx(fn),
+    close: () => open().then((d) => d.close()),
+  };
+}
+
 export async function openPostgres(url: string): Promise<Db> {
   // loaded only when a server is configured: embedded mode never needs the driver
   const { default: driver } = await import('pg');
@@ -87,7 +107,10 @@ export async function openPostgres(url: string): Promise<Db> {
 /** Embedded Postgres (WASM). `dataDir` null keeps it in memory (tests). */
 export async function openPglite(dataDir: string | null): Promise<Db> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const db = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
+  // loaded here, not at the top: the main thread never needs it (the server runs PGlite on a worker
+  // thread), and loading it there would delay starting that thread
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = dataDir ? await PGlite.create(dataDir, { postgresqlconf: PGLITE_CONF }) : await PGlite.create({ postgresqlconf: PGLITE_CONF });
   return {
     kind: 'pglite',
     async query<T>(sql: string, params?: unknown[]) {

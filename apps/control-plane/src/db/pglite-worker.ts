@@ -1,6 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { PGlite, PGliteOptions, Transaction } from '@electric-sql/pglite';
+import { copyTree } from './copy-tree.js';
+import { PGLITE_CONF } from './pglite-settings.js';
 
 /**
  * Embedded PostgreSQL on its own thread. PGlite is WebAssembly running synchronously on whatever
@@ -21,14 +24,29 @@ export type WorkerRequest =
   | { id: number; op: 'close' };
 export type WorkerReply = { id: number; rows?: unknown[]; tx?: number; error?: { message: string; code?: string } };
 
+// this project's TypeScript setup has no DOM/WebAssembly lib: the one call needed, typed by hand
+type WasmModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
+const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } }).WebAssembly;
+
 const port = parentPort!;
 const dataDir = workerData.dataDir as string | null;
 const seedFrom = workerData.seedFrom as string | null;
-// a fresh home starts as a copy of the migrated template (pglite-template.ts); copied here, on
-// this thread, so the main thread keeps loading the server meanwhile
-if (dataDir && seedFrom && !existsSync(dataDir)) cpSync(seedFrom, dataDir, { recursive: true });
+// Seeding a fresh home, compiling PGlite's WebAssembly and loading its JavaScript all start at
+// once (each is on the way to ready); PGlite itself is imported only after they are under way.
+const wasm = readFile(new URL('./pglite.wasm', import.meta.resolve('@electric-sql/pglite'))).then((bytes) => wasmApi.compile(bytes));
+// a fresh home starts as a copy of the migrated template (pglite-template.ts); copied here, off
+// the main thread, which keeps loading the server meanwhile
+const seeded =
+  dataDir && seedFrom && !existsSync(dataDir)
+    ? (async () => {
+        const partial = `${dataDir}.seeding-${process.pid}`;
+        await copyTree(seedFrom, partial);
+        renameSync(partial, dataDir); // a crash mid-copy leaves no half-seeded data directory behind
+      })()
+    : Promise.resolve();
+const [{ PGlite: Engine }, pgliteWasmModule] = await Promise.all([import('@electric-sql/pglite'), wasm, seeded]);
 if (dataDir) mkdirSync(dataDir, { recursive: true });
-const db = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
+const db: PGlite = dataDir ? await Engine.create(dataDir, { pgliteWasmModule, postgresqlconf: PGLITE_CONF }) : await Engine.create({ pgliteWasmModule, postgresqlconf: PGLITE_CONF });
 
 interface OpenTx {
   tx: Transaction;
