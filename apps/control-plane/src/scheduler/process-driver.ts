@@ -5,6 +5,13 @@ import type { Logger } from 'pino';
 import type { PlaneHandle, PlaneSpec, VmDriver } from './driver.js';
 
 const STOP_GRACE_MS = 3_000;
+/**
+ * A plane is mostly idle and its live heap is small: a 1 MB young generation (V8 grows it to 16 MB
+ * under allocation) and one V8 helper thread (default four, each keeping its own malloc arena)
+ * took an idle plane from ~66 to ~60.5 MB resident (median of 4, npm run bench's plane memory
+ * figure) without a measurable cost per relayed event. SEMIBOT_PLANE_NODE_OPTIONS replaces them.
+ */
+const PLANE_NODE_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
 
 /**
  * `process` mode: the plane is a child process of the control plane. No isolation at all — the
@@ -22,7 +29,8 @@ export class ProcessDriver implements VmDriver {
   async start(spec: PlaneSpec): Promise<PlaneHandle> {
     mkdirSync(spec.home, { recursive: true });
     // The plane gets only what it needs: never the control plane's database URL or JWT secret.
-    const child = spawn(process.execPath, [this.entry], {
+    const operatorFlags = process.env.SEMIBOT_PLANE_NODE_OPTIONS;
+    const child = spawn(process.execPath, [...(operatorFlags ? [] : PLANE_NODE_FLAGS), this.entry], {
       cwd: spec.home,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -35,8 +43,8 @@ export class ProcessDriver implements VmDriver {
         SEMIBOT_INSTANCE_ID: spec.instanceId,
         LOG_LEVEL: spec.logLevel,
         SEMIBOT_PARENT_PID: String(process.pid),
-        // an operator's Node flags for planes (profiling, heap limits); never the control plane's own
-        ...(process.env.SEMIBOT_PLANE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.SEMIBOT_PLANE_NODE_OPTIONS } : {}),
+        // an operator's Node flags for planes (profiling, heap limits) replace PLANE_NODE_FLAGS
+        ...(operatorFlags ? { NODE_OPTIONS: operatorFlags } : {}),
         // tracing settings travel with the plane so its spans join the same traces
         ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('OTEL_'))),
       },
