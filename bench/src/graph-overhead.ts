@@ -28,7 +28,7 @@ function instantProvider(): LlmProvider {
 }
 
 async function semigraphTurn(dir: string | null): Promise<number> {
-  const checkpoints = dir ? new CheckpointStore(dir) : { save: () => {} };
+  const checkpoints = dir ? new CheckpointStore(dir) : { save: async () => {} };
   const state = initialState({ sessionId: 's', runId: `r${Math.random()}`, messages: [{ role: 'user', content: 'go' }] });
   const started = performance.now();
   const { status } = await runGraph(state, {

@@ -88,12 +88,14 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     // stop cleanly: abort turns (they checkpoint), send a final snapshot, then close and exit
     sessions.abortAll();
-    sessions.snapshotAll();
-    setTimeout(() => {
+    const stop = () => {
       connection.close();
       void semigraph.close();
       void tracing.shutdown().finally(() => process.exit(0));
       setTimeout(() => process.exit(0), 1_000).unref();
-    }, 100).unref();
+    };
+    // the snapshots are read from disk first; the socket gets 100 ms more to send them
+    void sessions.snapshotAll().finally(() => setTimeout(stop, 100).unref());
+    setTimeout(stop, 2_000).unref(); // a disk that hangs must not keep the plane alive
   });
 }

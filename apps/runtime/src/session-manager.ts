@@ -25,6 +25,8 @@ interface PlaneSession {
   mcpServers: McpServerSpec[];
   /** null until loaded from disk or from the control plane */
   history: ChatMessage[] | null;
+  /** its files on this plane's disk, once a turn has run */
+  memory?: ShortTermMemory;
   /** turns run one after another, in arrival order */
   tail: Promise<void>;
   current: { runId: string; abort: AbortController } | null;
@@ -139,8 +141,8 @@ export class SessionManager {
     });
     let outcome: string = 'failed';
     try {
-      const memory = new ShortTermMemory(this.sessionDir(s.id));
-      s.history ??= memory.history() ?? (await this.restore(memory, s.id, msg.runId));
+      const memory = (s.memory ??= new ShortTermMemory(this.sessionDir(s.id)));
+      const history = (s.history ??= (await memory.history()) ?? (await this.restore(memory, s.id, msg.runId)));
       const result = await adapter.runTurn({
         sessionId: s.id,
         runId: msg.runId,
@@ -150,7 +152,7 @@ export class SessionManager {
         mcpServers: s.mcpServers,
         services: this.d.services,
         planeHome: this.d.home,
-        history: s.history,
+        history,
         content: msg.content,
         signal: abort.signal,
         workDir: memory.workDir,
@@ -164,13 +166,15 @@ export class SessionManager {
       // stopped with the plane: no `done` — the control plane re-delivers the run to a fresh plane
       if (abort.signal.reason === PLANE_STOPPING) return;
       s.attempts.delete(msg.runId);
-      s.history.push({ role: 'user', content: msg.content });
-      if (result.answer) s.history.push({ role: 'assistant', content: result.answer });
-      memory.saveTurn(s.history, msg.content, result.answer);
+      history.push({ role: 'user', content: msg.content });
+      if (result.answer) history.push({ role: 'assistant', content: result.answer });
+      await memory.saveTurn(history, msg.content, result.answer);
       outcome = result.status;
       send({ type: 'done', status: result.status });
       log.info({ status: result.status, ms: Math.round(performance.now() - started), resumed: result.resumedFromCheckpoint ?? false }, 'turn finished');
-      this.d.services.fire('snapshot_sync', memory.snapshot(s.id, s.history) as unknown as Record<string, unknown>);
+      // taken before the session's next turn can start (turns queue behind this one), so snapshots
+      // leave in turn order and each sees the files of its own turn
+      this.d.services.fire('snapshot_sync', (await memory.snapshot(s.id, history)) as unknown as Record<string, unknown>);
     } catch (err) {
       if (abort.signal.reason === PLANE_STOPPING) return;
       log.error({ err }, 'turn failed');
@@ -193,18 +197,20 @@ export class SessionManager {
    */
   private async restore(memory: ShortTermMemory, sessionId: string, runId: string): Promise<ChatMessage[]> {
     const snap = await this.d.services.request<{ snapshot: SnapshotParams | null }>('get_snapshot', { sessionId });
-    if (snap.snapshot) return memory.restore(snap.snapshot);
+    if (snap.snapshot) return await memory.restore(snap.snapshot);
     const { messages } = await this.d.services.request<{ messages: ChatMessage[] }>('get_history', { sessionId, excludeRunId: runId });
     return messages;
   }
 
   /** A last snapshot of every session with state (the plane is about to stop). */
-  snapshotAll(): void {
-    for (const s of this.sessions.values()) {
-      if (!s.history) continue;
-      const memory = new ShortTermMemory(this.sessionDir(s.id));
-      this.d.services.fire('snapshot_sync', memory.snapshot(s.id, s.history) as unknown as Record<string, unknown>);
-    }
+  async snapshotAll(): Promise<void> {
+    await Promise.all(
+      [...this.sessions.values()].map(async (s) => {
+        if (!s.history) return;
+        const memory = (s.memory ??= new ShortTermMemory(this.sessionDir(s.id)));
+        this.d.services.fire('snapshot_sync', (await memory.snapshot(s.id, s.history)) as unknown as Record<string, unknown>);
+      }),
+    );
   }
 
   /** The plane is stopping: turns end at once, reporting nothing (their runs are re-delivered). */

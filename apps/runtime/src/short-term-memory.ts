@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { appendFile, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChatMessage, SnapshotParams } from '@semibot/protocol';
 
@@ -9,6 +10,8 @@ const MAX_MANIFEST = 10_000;
  * A session's short-term memory on the plane's disk: `memory/conversation.md` (the turns, readable
  * by people and by the agent's commands), `context.md`, `scratchpad.md`, plus the machine-readable
  * history in `conversation.json`. `work/` is the directory the agent's commands run in.
+ * Reads and writes are asynchronous: the plane's one event loop relays every other session's
+ * tokens meanwhile (see checkpoints.ts).
  */
 export class ShortTermMemory {
   readonly workDir: string;
@@ -21,60 +24,60 @@ export class ShortTermMemory {
     mkdirSync(this.memoryDir, { recursive: true });
   }
 
-  history(): ChatMessage[] | null {
+  async history(): Promise<ChatMessage[] | null> {
     try {
-      return JSON.parse(readFileSync(path.join(this.dir, 'conversation.json'), 'utf8')) as ChatMessage[];
+      return JSON.parse(await readFile(path.join(this.dir, 'conversation.json'), 'utf8')) as ChatMessage[];
     } catch {
       return null;
     }
   }
 
-  saveTurn(history: ChatMessage[], user: string, answer: string): void {
-    atomicWrite(path.join(this.dir, 'conversation.json'), JSON.stringify(history));
-    appendFileSync(path.join(this.memoryDir, 'conversation.md'), `\n## User\n\n${user}\n\n## Assistant\n\n${answer}\n`);
+  async saveTurn(history: ChatMessage[], user: string, answer: string): Promise<void> {
+    await atomicWrite(path.join(this.dir, 'conversation.json'), JSON.stringify(history));
+    await appendFile(path.join(this.memoryDir, 'conversation.md'), `\n## User\n\n${user}\n\n## Assistant\n\n${answer}\n`);
   }
 
-  snapshot(sessionId: string, history: ChatMessage[]): SnapshotParams {
+  async snapshot(sessionId: string, history: ChatMessage[]): Promise<SnapshotParams> {
     const shortTermMemory: Record<string, string> = {};
     for (const f of MEMORY_FILES) {
       try {
-        shortTermMemory[f] = readFileSync(path.join(this.memoryDir, f), 'utf8');
+        shortTermMemory[f] = await readFile(path.join(this.memoryDir, f), 'utf8');
       } catch {
         /* not written yet */
       }
     }
-    return { sessionId, checkpoint: null, shortTermMemory, conversationState: { history }, fileManifest: manifest(this.workDir) };
+    return { sessionId, checkpoint: null, shortTermMemory, conversationState: { history }, fileManifest: await manifest(this.workDir) };
   }
 
   /** Rebuilds the session from a snapshot (the plane lost its disk); returns the history. */
-  restore(snapshot: SnapshotParams): ChatMessage[] {
+  async restore(snapshot: SnapshotParams): Promise<ChatMessage[]> {
     for (const [name, content] of Object.entries(snapshot.shortTermMemory)) {
-      if ((MEMORY_FILES as readonly string[]).includes(name)) atomicWrite(path.join(this.memoryDir, name), content);
+      if ((MEMORY_FILES as readonly string[]).includes(name)) await atomicWrite(path.join(this.memoryDir, name), content);
     }
     const history = ((snapshot.conversationState as { history?: ChatMessage[] } | null)?.history ?? []) as ChatMessage[];
-    atomicWrite(path.join(this.dir, 'conversation.json'), JSON.stringify(history));
+    await atomicWrite(path.join(this.dir, 'conversation.json'), JSON.stringify(history));
     return history;
   }
 }
 
-function atomicWrite(file: string, content: string): void {
-  writeFileSync(`${file}.tmp`, content);
-  renameSync(`${file}.tmp`, file);
+async function atomicWrite(file: string, content: string): Promise<void> {
+  await writeFile(`${file}.tmp`, content);
+  await rename(`${file}.tmp`, file);
 }
 
 /** Paths and sizes of the work directory (never contents): what a restored plane would be missing. */
-function manifest(root: string): { path: string; size: number }[] {
+async function manifest(root: string): Promise<{ path: string; size: number }[]> {
   const out: { path: string; size: number }[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
+  const walk = async (dir: string) => {
+    for (const name of await readdir(dir)) {
       if (out.length >= MAX_MANIFEST) return;
       const full = path.join(dir, name);
-      const st = statSync(full, { throwIfNoEntry: false });
+      const st = await stat(full).catch(() => null);
       if (!st) continue;
-      if (st.isDirectory()) walk(full);
+      if (st.isDirectory()) await walk(full);
       else out.push({ path: path.relative(root, full), size: st.size });
     }
   };
-  walk(root);
+  await walk(root);
   return out;
 }

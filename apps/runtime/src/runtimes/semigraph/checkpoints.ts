@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { GraphState } from './state.js';
 
@@ -7,49 +7,54 @@ const KEEP = 10;
 /**
  * Checkpoints of one session under `<session dir>/checkpoints/`: one file per node transition,
  * written atomically (write a temp file, then rename), the newest 10 kept.
+ *
+ * Asynchronous on purpose: a plane serves many sessions on one event loop, and synchronous
+ * writes (a checkpoint per node, several per turn) were a fifth of its CPU with 200 concurrent
+ * turns, every millisecond of it holding up the tokens of all other sessions (npm run bench).
  */
 export class CheckpointStore {
   private readonly dir: string;
   private counter = 0;
   /** file names on disk, oldest first; kept in memory so a save costs no directory listing */
-  private names: string[];
+  private names: string[] = [];
+  private readonly ready: Promise<void>;
 
   constructor(sessionDir: string) {
-    this.dir = path.join(sessionDir, 'checkpoints');
-    mkdirSync(this.dir, { recursive: true });
-    this.names = this.files();
-    this.counter = this.names.length ? Number(this.names.at(-1)!.split('-')[0]) : 0;
+    const dir = path.join(sessionDir, 'checkpoints');
+    this.dir = dir;
+    this.ready = (async () => {
+      await mkdir(dir, { recursive: true });
+      this.names = await this.files();
+      this.counter = this.names.length ? Number(this.names.at(-1)!.split('-')[0]) : 0;
+    })();
   }
 
   /** names sort in write order: <counter>-<runId>-<node>.json */
-  private files(): string[] {
-    return readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort();
+  private async files(): Promise<string[]> {
+    return (await readdir(this.dir)).filter((f) => f.endsWith('.json')).sort();
   }
 
-  save(state: GraphState): void {
+  /** Resolves once the checkpoint is on disk (the graph moves on only then). */
+  async save(state: GraphState): Promise<void> {
+    await this.ready;
     const name = `${String(++this.counter).padStart(8, '0')}-${state.runId}-${state.node}.json`;
     const file = path.join(this.dir, name);
-    writeFileSync(`${file}.tmp`, JSON.stringify(state));
-    renameSync(`${file}.tmp`, file);
+    await writeFile(`${file}.tmp`, JSON.stringify(state));
+    await rename(`${file}.tmp`, file);
     this.names.push(name);
-    while (this.names.length > KEEP) rmSync(path.join(this.dir, this.names.shift()!), { force: true });
+    const old = this.names.length > KEEP ? this.names.splice(0, this.names.length - KEEP) : [];
+    await Promise.all(old.map((n) => rm(path.join(this.dir, n), { force: true })));
   }
 
   /** The newest checkpoint of a run, if any survives. */
-  latest(runId: string): GraphState | null {
-    const mine = this.files().filter((f) => f.includes(`-${runId}-`));
-    const last = mine.at(-1);
+  async latest(runId: string): Promise<GraphState | null> {
+    await this.ready;
+    const last = (await this.files()).filter((f) => f.includes(`-${runId}-`)).at(-1);
     if (!last) return null;
     try {
-      return JSON.parse(readFileSync(path.join(this.dir, last), 'utf8')) as GraphState;
+      return JSON.parse(await readFile(path.join(this.dir, last), 'utf8')) as GraphState;
     } catch {
       return null;
     }
-  }
-
-  /** The newest checkpoint of any run (for snapshots). */
-  newest(): GraphState | null {
-    const last = this.files().at(-1);
-    return last ? (JSON.parse(readFileSync(path.join(this.dir, last), 'utf8')) as GraphState) : null;
   }
 }

@@ -57,7 +57,7 @@ describe('SemiGraph', () => {
       '1:plan',
     ]);
     expect(events.map((e) => e.type)).toContain('tool_result');
-    expect((d.checkpoints as CheckpointStore).latest('r')?.node).toBe('done');
+    expect((await (d.checkpoints as CheckpointStore).latest('r'))?.node).toBe('done');
   });
 
   it('reports an unknown tool and malformed arguments as error results, not as a crash', async () => {
@@ -101,6 +101,6 @@ describe('SemiGraph', () => {
     setTimeout(() => abort.abort(), 100);
     const { status } = await runGraph(start('/slow 100 20'), d);
     expect(status).toBe('cancelled');
-    expect((d.checkpoints as CheckpointStore).latest('r')).not.toBeNull();
+    expect(await (d.checkpoints as CheckpointStore).latest('r')).not.toBeNull();
   });
 });

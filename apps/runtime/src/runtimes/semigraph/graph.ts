@@ -63,11 +63,11 @@ export async function runGraph(state: GraphState, d: GraphDeps): Promise<{ statu
       }
       if (node !== 'observe') d.emit({ type: 'plan_step', stepId, title: titleOf(state), status: 'done' });
       state.node = next;
-      d.checkpoints.save(state);
+      await d.checkpoints.save(state);
     }
     return { status: 'completed', state };
   } catch (err) {
-    d.checkpoints.save(state);
+    await d.checkpoints.save(state);
     if (err instanceof Cancelled || d.toolCtx.signal.aborted) return { status: 'cancelled', state };
     const message = err instanceof LlmError ? err.message : `turn failed: ${(err as Error).message}`;
     d.emit({ type: 'error', code: err instanceof LlmError ? 'LLM_ERROR' : 'RUNTIME_ERROR', message });

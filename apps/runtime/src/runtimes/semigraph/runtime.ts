@@ -33,7 +33,7 @@ export class SemiGraphRuntime implements RuntimeAdapter {
     // beside the work directory, not in it: the agent's commands must not read, delete or forge them
     const checkpoints = new CheckpointStore(ctx.sessionDir);
     const tools = await this.toolsFor(ctx);
-    const resumed = checkpoints.latest(ctx.runId);
+    const resumed = await checkpoints.latest(ctx.runId);
     const state =
       resumed && resumed.node !== 'done'
         ? resumed
