@@ -169,12 +169,13 @@ export class SessionManager {
       history.push({ role: 'user', content: msg.content });
       if (result.answer) history.push({ role: 'assistant', content: result.answer });
       await memory.saveTurn(history, msg.content, result.answer);
+      // read before `done` so both leave in the same tick (one frame): a plane that dies right after
+      // a turn has still handed over that turn's snapshot
+      const snapshot = await memory.snapshot(s.id, history);
       outcome = result.status;
       send({ type: 'done', status: result.status });
+      this.d.services.fire('snapshot_sync', snapshot as unknown as Record<string, unknown>);
       log.info({ status: result.status, ms: Math.round(performance.now() - started), resumed: result.resumedFromCheckpoint ?? false }, 'turn finished');
-      // taken before the session's next turn can start (turns queue behind this one), so snapshots
-      // leave in turn order and each sees the files of its own turn
-      this.d.services.fire('snapshot_sync', (await memory.snapshot(s.id, history)) as unknown as Record<string, unknown>);
     } catch (err) {
       if (abort.signal.reason === PLANE_STOPPING) return;
       log.error({ err }, 'turn failed');

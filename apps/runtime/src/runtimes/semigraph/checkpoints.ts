@@ -49,7 +49,8 @@ export class CheckpointStore {
   /** The newest checkpoint of a run, if any survives. */
   async latest(runId: string): Promise<GraphState | null> {
     await this.ready;
-    const last = (await this.files()).filter((f) => f.includes(`-${runId}-`)).at(-1);
+    // this store is the directory's only writer: its list is the directory, without a listing
+    const last = this.names.filter((f) => f.includes(`-${runId}-`)).at(-1);
     if (!last) return null;
     try {
       return JSON.parse(await readFile(path.join(this.dir, last), 'utf8')) as GraphState;

@@ -26,12 +26,15 @@ export class SemiGraphRuntime implements RuntimeAdapter {
   readonly type = 'semigraph' as const;
   private skillCache: SkillCache | null = null;
   private mcp: McpHub | null = null;
+  /** per session directory: a store lists its directory once, then keeps the list itself */
+  private readonly checkpoints = new Map<string, CheckpointStore>();
 
   constructor(private readonly o: SemiGraphOptions) {}
 
   async runTurn(ctx: TurnContext): Promise<TurnResult> {
     // beside the work directory, not in it: the agent's commands must not read, delete or forge them
-    const checkpoints = new CheckpointStore(ctx.sessionDir);
+    let checkpoints = this.checkpoints.get(ctx.sessionDir);
+    if (!checkpoints) this.checkpoints.set(ctx.sessionDir, (checkpoints = new CheckpointStore(ctx.sessionDir)));
     const tools = await this.toolsFor(ctx);
     const resumed = await checkpoints.latest(ctx.runId);
     const state =
