@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+import { copyTree } from './copy-tree.js';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -46,5 +48,58 @@ export function saveTemplate(dataDir: string): void {
     renameSync(tmp, template);
   } catch {
     rmSync(tmp, { recursive: true, force: true }); // another process saved it first, or no room: start slow next time
+  }
+}
+
+/**
+ * A spare copy of the template, ready to be renamed into place: a fresh home then starts without
+ * copying 1,062 files (~300-450 ms of its ~1.2 s to ready on this project's 2-core VM). Whoever
+ * takes it makes the next one a few seconds later, off its start's critical path.
+ */
+const spareOf = (template: string) => `${template}.spare`;
+
+/** Moves the spare to `dataDir` (true); false when there is none (or it is on another disk). */
+export function takeSpare(template: string, dataDir: string): boolean {
+  try {
+    mkdirSync(path.dirname(dataDir), { recursive: true });
+    renameSync(spareOf(template), dataDir); // atomic: of two starts racing for it, one gets it
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Makes a spare if there is none; two files at a time, so the thread pool stays free for requests. */
+export async function refillSpare(template: string): Promise<void> {
+  const spare = spareOf(template);
+  if (existsSync(spare) || !existsSync(path.join(template, 'PG_VERSION'))) return;
+  removeAbandonedCopies(spare);
+  const tmp = `${spare}.tmp-${process.pid}-${threadId}`;
+  try {
+    await copyTree(template, tmp, 2);
+    renameSync(tmp, spare); // fails if another process made one meanwhile: then this copy goes
+  } catch {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Half-made spares of processes that died copying (`<spare>.tmp-<pid>-<thread>`). */
+function removeAbandonedCopies(spare: string): void {
+  const dir = path.dirname(spare);
+  const prefix = `${path.basename(spare)}.tmp-`;
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { PGlite, PGliteOptions, Transaction } from '@electric-sql/pglite';
 import { copyTree } from './copy-tree.js';
+import { refillSpare, takeSpare } from './pglite-template.js';
 import { PGLITE_CONF } from './pglite-settings.js';
 
 /**
@@ -28,6 +29,7 @@ export type WorkerReply = { id: number; rows?: unknown[]; tx?: number; error?: {
 type WasmModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
 const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } }).WebAssembly;
 
+const SPARE_REFILL_DELAY_MS = 3_000;
 const port = parentPort!;
 const dataDir = workerData.dataDir as string | null;
 const seedFrom = workerData.seedFrom as string | null;
@@ -36,8 +38,11 @@ const seedFrom = workerData.seedFrom as string | null;
 const wasm = readFile(new URL('./pglite.wasm', import.meta.resolve('@electric-sql/pglite'))).then((bytes) => wasmApi.compile(bytes));
 // a fresh home starts as a copy of the migrated template (pglite-template.ts); copied here, off
 // the main thread, which keeps loading the server meanwhile
+// (or, faster, the template's spare copy is renamed into place: see takeSpare)
+const seeding = dataDir !== null && seedFrom !== null && !existsSync(dataDir);
+const tookSpare = seeding && takeSpare(seedFrom, dataDir);
 const seeded =
-  dataDir && seedFrom && !existsSync(dataDir)
+  seeding && !tookSpare
     ? (async () => {
         const partial = `${dataDir}.seeding-${process.pid}`;
         await copyTree(seedFrom, partial);
@@ -106,3 +111,5 @@ port.on('message', (m: WorkerRequest) => {
   }
 });
 port.postMessage({ id: 0 }); // ready
+// the next fresh home's spare, made once this start is well past its own critical path
+if (seeding) setTimeout(() => void refillSpare(seedFrom), SPARE_REFILL_DELAY_MS).unref();
