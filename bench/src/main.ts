@@ -10,7 +10,7 @@ import { planeMemory, sseConnectionMemory } from './memory.js';
 import { paths, startControlPlane, startMock } from './platform.js';
 import { rssBytes, settledRss } from './procs.js';
 import { formatTable, rows, writeResults, type Figures } from './report.js';
-import { coldStart, coldStartFigure, restartToReady, startToReady, type ColdStart } from './startup.js';
+import { coldStart, coldStartFigure, restartToReady, startToReady, startToReadyWithoutSpare, type ColdStart } from './startup.js';
 import { relayThroughput } from './throughput.js';
 import { Timeline } from './timeline.js';
 import { measureGraphOverhead } from './graph-overhead.js';
@@ -64,6 +64,8 @@ async function run(): Promise<void> {
   // more fresh-home starts (the control plane under test is one sample), while it idles
   const ready = await t.run('start → ready (others)', () => startToReady(mock.url, cfg.readyStarts, [cp.readyMs]));
   say(`control plane start → ready: ${ready.samplesMs.map(ms).join(', ')} ms`);
+  const readyNoSpare = await t.run('start → ready, no spare', () => startToReadyWithoutSpare(mock.url, cfg.readyStarts));
+  say(`control plane start → ready, template copied: ${readyNoSpare.samplesMs.map(ms).join(', ')} ms`);
 
   const colds: ColdStart[] = [];
   await t.run('cold starts', async () => {
@@ -110,6 +112,7 @@ async function run(): Promise<void> {
     latency,
     warmTurn,
     startToReady: ready,
+    startToReadyNoSpare: readyNoSpare,
     restartToReady: restart.figure,
     coldStart: coldStartFigure(colds),
     throughput,

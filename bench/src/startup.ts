@@ -1,7 +1,10 @@
 import { newSessions, newUser, type BenchUser } from './api.js';
 import { expectComplete, type BenchContext } from './context.js';
 import { startControlPlane, type ControlPlaneProc } from './platform.js';
-import { childPids } from './procs.js';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { childPids, sleep } from './procs.js';
 import { productMessage } from './requests.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -15,15 +18,55 @@ export interface ReadyFigure {
 /**
  * Control plane spawn → /readyz 200, each time on a fresh SEMIBOT_HOME (migrations included):
  * `reps` throw-away processes, plus the samples already taken (the control plane under test).
+ * Each one is left running until it has made the next fresh home's spare copy of the database
+ * template (a few seconds after ready), as any start that lives that long does — so every
+ * sample is a fresh home as a user's next `npm start` would find it. `withoutSpare` measures the
+ * other case too: the spare moved away, so the start copies the template itself.
  */
 export async function startToReady(llmUrl: string, reps: number, taken: number[] = []): Promise<ReadyFigure> {
   const samplesMs = [...taken];
   for (let i = 0; i < reps; i++) {
+    await waitForSpare(10_000);
     const cp = await startControlPlane({ llmUrl });
     samplesMs.push(cp.readyMs);
+    await waitForSpare(10_000);
     await cp.dispose();
   }
   return { samplesMs, summary: summarize(samplesMs) };
+}
+
+export async function startToReadyWithoutSpare(llmUrl: string, reps: number): Promise<ReadyFigure> {
+  const samplesMs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    await waitForSpare(10_000);
+    const aside = spares().map((dir) => {
+      renameSync(dir, `${dir}.bench-aside`);
+      return dir;
+    });
+    try {
+      const cp = await startControlPlane({ llmUrl });
+      samplesMs.push(cp.readyMs);
+      await cp.dispose();
+    } finally {
+      for (const dir of aside) {
+        if (existsSync(dir)) rmSync(`${dir}.bench-aside`, { recursive: true, force: true });
+        else renameSync(`${dir}.bench-aside`, dir);
+      }
+    }
+  }
+  return { samplesMs, summary: summarize(samplesMs) };
+}
+
+/** The spare copies of embedded-database templates (see the control plane's pglite-template.ts). */
+function spares(): string[] {
+  const dir = path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'semibot');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((n) => n.endsWith('.spare')).map((n) => path.join(dir, n));
+}
+
+async function waitForSpare(timeoutMs: number): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (spares().length === 0 && performance.now() < end) await sleep(50);
 }
 
 export interface RestartFigure {
