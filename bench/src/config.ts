@@ -42,7 +42,7 @@ export const FULL: BenchConfig = {
   ],
   warmTurns: 50,
   coldStarts: 5,
-  readyStarts: 4,
+  readyStarts: 5,
   restarts: 3,
   throughput: { streams: 20, tokens: 5000 },
   sseConnections: 1000,

@@ -62,7 +62,7 @@ async function run(): Promise<void> {
   if (only) return runOnly(only, t, cp, client, mock);
   const controlPlaneIdleRssBytes = await t.run('idle rss', () => settledRss(cp.pid));
   // more fresh-home starts (the control plane under test is one sample), while it idles
-  const ready = await t.run('start → ready (others)', () => startToReady(mock.url, cfg.readyStarts, [cp.readyMs]));
+  const ready = await t.run('start → ready (others)', () => startToReady(mock.url, cfg.readyStarts));
   say(`control plane start → ready: ${ready.samplesMs.map(ms).join(', ')} ms`);
   const readyNoSpare = await t.run('start → ready, no spare', () => startToReadyWithoutSpare(mock.url, cfg.readyStarts));
   say(`control plane start → ready, template copied: ${readyNoSpare.samplesMs.map(ms).join(', ')} ms`);

@@ -16,18 +16,18 @@ export interface ReadyFigure {
 }
 
 /**
- * Control plane spawn → /readyz 200, each time on a fresh SEMIBOT_HOME (migrations included):
- * `reps` throw-away processes, plus the samples already taken (the control plane under test).
+ * Control plane spawn → ready (its "ready" log line, written when /readyz turns 200), each time on
+ * a fresh SEMIBOT_HOME (migrations included), `reps` throw-away processes.
  * Each one is left running until it has made the next fresh home's spare copy of the database
  * template (a few seconds after ready), as any start that lives that long does — so every
  * sample is a fresh home as a user's next `npm start` would find it. `withoutSpare` measures the
  * other case too: the spare moved away, so the start copies the template itself.
  */
-export async function startToReady(llmUrl: string, reps: number, taken: number[] = []): Promise<ReadyFigure> {
-  const samplesMs = [...taken];
+export async function startToReady(llmUrl: string, reps: number): Promise<ReadyFigure> {
+  const samplesMs: number[] = [];
   for (let i = 0; i < reps; i++) {
     await waitForSpare(10_000);
-    const cp = await startControlPlane({ llmUrl });
+    const cp = await startControlPlane({ llmUrl, readyFromLog: true });
     samplesMs.push(cp.readyMs);
     await waitForSpare(10_000);
     await cp.dispose();
@@ -44,7 +44,7 @@ export async function startToReadyWithoutSpare(llmUrl: string, reps: number): Pr
       return dir;
     });
     try {
-      const cp = await startControlPlane({ llmUrl });
+      const cp = await startControlPlane({ llmUrl, readyFromLog: true });
       samplesMs.push(cp.readyMs);
       await cp.dispose();
     } finally {
@@ -88,7 +88,7 @@ export async function restartToReady(
   let current = cp;
   for (let i = 0; i < reps; i++) {
     await current.stop();
-    current = await startControlPlane({ llmUrl, home: cp.home });
+    current = await startControlPlane({ llmUrl, home: cp.home, readyFromLog: true });
     samplesMs.push(current.readyMs);
   }
   return { figure: { samplesMs, summary: summarize(samplesMs) }, cp: current };
