@@ -22,6 +22,18 @@ describe('web console in Chromium', () => {
   const answerOf = (t: Locator) => t.getByTestId('answer');
   const statusOf = (t: Locator) => t.getAttribute('data-status');
   const composer = () => page.getByRole('textbox', { name: 'Message' });
+  /**
+   * Fills a field and checks that it kept the value: right after sign-up the page can re-render
+   * once more (its data arriving on a loaded machine) and drop what was typed into the first
+   * render — a user would see it and type again; so does this.
+   */
+  const fillKept = async (field: Locator, value: string) => {
+    await waitFor(async () => {
+      if ((await field.inputValue()) !== value) await field.fill(value);
+      await new Promise((r) => setTimeout(r, 50));
+      return (await field.inputValue()) === value;
+    });
+  };
   const send = async (text: string) => {
     await composer().fill(text);
     await composer().press('Enter');
@@ -75,8 +87,9 @@ describe('web console in Chromium', () => {
     await page.getByLabel('Password').fill('correct horse battery');
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.waitForURL('**/agents/new');
-    await page.getByLabel('Name', { exact: true }).fill('Web helper');
-    await page.getByLabel('System prompt').fill('You are concise.');
+    await fillKept(page.getByLabel('Name', { exact: true }), 'Web helper');
+    await fillKept(page.getByLabel('System prompt'), 'You are concise.');
+    await fillKept(page.getByLabel('Name', { exact: true }), 'Web helper'); // still there
     await page.getByLabel('Runtime').selectOption('semigraph');
     await shot('02-agent-new');
     await page.getByRole('button', { name: 'Create agent' }).click();
