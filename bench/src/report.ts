@@ -1,6 +1,6 @@
 import type { GraphOverhead } from './graph-overhead.js';
 import type { RecoveryFigure, SocketCutFigure, ToolTurnFigure } from './recovery.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchConfig } from './config.js';
 import type { LatencyFigure, WarmTurnFigure } from './latency.js';
@@ -198,7 +198,9 @@ export interface ResultsFile {
 /** bench/results/<YYYY-MM-DD>-<sha>.json */
 export function writeResults(dir: string, results: ResultsFile): string {
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${results.date}-${results.git.sha}.json`);
+  // repeated runs of one build are kept side by side (-2, -3, ...): the spread between them is a figure too
+  let file = path.join(dir, `${results.date}-${results.git.sha}.json`);
+  for (let n = 2; existsSync(file); n++) file = path.join(dir, `${results.date}-${results.git.sha}-${n}.json`);
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   return file;
 }
