@@ -116,6 +116,17 @@ for (const backend of testDatabases) {
       await expect(submit('after delete')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     });
 
+    it('stores events without the run id their row holds, and reads them back whole', async () => {
+      const t = await tenant();
+      const runId = (await submitMessage(db, { orgId: t.org.id, userId: t.user.id, sessionId: t.session.id, content: 'x', idempotencyKey: null })).run.id;
+      // as the relay builds them: the run id last
+      const events = [1, 2, 3].map((id) => ({ sessionId: t.session.id, id, event: { type: 'text' as const, text: `t${id}`, runId } }));
+      await insertEvents(db, events);
+      const [row] = await db.query<{ events: string }>('SELECT events FROM session_event_batches WHERE session_id = $1', [t.session.id]);
+      expect(row!.events).not.toContain(runId);
+      expect(await readEvents(db, t.session.id, 0)).toEqual(events.map(({ id, event }) => ({ id, event })));
+    });
+
     it('hands out strictly increasing event id blocks and prunes with a recorded mark', async () => {
       const t = await tenant();
       const blocks = await Promise.all(Array.from({ length: 5 }, () => reserveEventIds(db, t.session.id, 100)));
