@@ -141,7 +141,7 @@ export class SessionManager {
     });
     let outcome: string = 'failed';
     try {
-      const memory = (s.memory ??= new ShortTermMemory(this.sessionDir(s.id)));
+      const memory = this.memoryOf(s);
       const history = (s.history ??= (await memory.history()) ?? (await this.restore(memory, s.id, msg.runId)));
       const result = await adapter.runTurn({
         sessionId: s.id,
@@ -188,6 +188,10 @@ export class SessionManager {
     }
   }
 
+  private memoryOf(s: PlaneSession): ShortTermMemory {
+    return (s.memory ??= new ShortTermMemory(this.sessionDir(s.id)));
+  }
+
   private sessionDir(sessionId: string): string {
     return path.join(this.d.home, 'sessions', sessionId);
   }
@@ -208,8 +212,7 @@ export class SessionManager {
     await Promise.all(
       [...this.sessions.values()].map(async (s) => {
         if (!s.history) return;
-        const memory = (s.memory ??= new ShortTermMemory(this.sessionDir(s.id)));
-        this.d.services.fire('snapshot_sync', (await memory.snapshot(s.id, s.history)) as unknown as Record<string, unknown>);
+        this.d.services.fire('snapshot_sync', (await this.memoryOf(s).snapshot(s.id, s.history)) as unknown as Record<string, unknown>);
       }),
     );
   }

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { appendFile, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, stat } from 'node:fs/promises';
+import { writeAtomically } from './atomic-write.js';
 import path from 'node:path';
 import type { ChatMessage, SnapshotParams } from '@semibot/protocol';
 
@@ -33,7 +34,7 @@ export class ShortTermMemory {
   }
 
   async saveTurn(history: ChatMessage[], user: string, answer: string): Promise<void> {
-    await atomicWrite(path.join(this.dir, 'conversation.json'), JSON.stringify(history));
+    await writeAtomically(path.join(this.dir, 'conversation.json'), JSON.stringify(history));
     await appendFile(path.join(this.memoryDir, 'conversation.md'), `\n## User\n\n${user}\n\n## Assistant\n\n${answer}\n`);
   }
 
@@ -52,17 +53,12 @@ export class ShortTermMemory {
   /** Rebuilds the session from a snapshot (the plane lost its disk); returns the history. */
   async restore(snapshot: SnapshotParams): Promise<ChatMessage[]> {
     for (const [name, content] of Object.entries(snapshot.shortTermMemory)) {
-      if ((MEMORY_FILES as readonly string[]).includes(name)) await atomicWrite(path.join(this.memoryDir, name), content);
+      if ((MEMORY_FILES as readonly string[]).includes(name)) await writeAtomically(path.join(this.memoryDir, name), content);
     }
     const history = ((snapshot.conversationState as { history?: ChatMessage[] } | null)?.history ?? []) as ChatMessage[];
-    await atomicWrite(path.join(this.dir, 'conversation.json'), JSON.stringify(history));
+    await writeAtomically(path.join(this.dir, 'conversation.json'), JSON.stringify(history));
     return history;
   }
-}
-
-async function atomicWrite(file: string, content: string): Promise<void> {
-  await writeFile(`${file}.tmp`, content);
-  await rename(`${file}.tmp`, file);
 }
 
 /** Paths and sizes of the work directory (never contents): what a restored plane would be missing. */

@@ -59,15 +59,13 @@ export async function openDb(opts: { databaseUrl?: string | undefined; home: str
 export function deferredDb(opening: Promise<Db>, kind: Db['kind']): Db {
   let db: Db | null = null;
   opening.then((d) => (db = d), () => {});
-  const open = () => (db ? Promise.resolve(db) : opening);
+  const open = async () => db ?? opening;
   return {
     kind,
-    async query<T>(sql: string, params?: unknown[]) {
-      return (db ?? (await opening)).query<T>(sql, params);
-    },
-    exec: async (sql: string) => (db ?? (await opening)).exec(sql),
-    tx: async <T>(fn: (q: Queryable) => Promise<T>) => (db ?? (await opening)).tx(fn),
-    close: () => open().then((d) => d.close()),
+    query: async <T>(sql: string, params?: unknown[]) => (await open()).query<T>(sql, params),
+    exec: async (sql: string) => (await open()).exec(sql),
+    tx: async <T>(fn: (q: Queryable) => Promise<T>) => (await open()).tx(fn),
+    close: async () => (await open()).close(),
   };
 }
 

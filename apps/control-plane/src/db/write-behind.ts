@@ -5,16 +5,27 @@ import type { Logger } from 'pino';
  * few milliseconds later in one statement per batch instead of one each: every statement costs
  * ~0.5 ms or more of embedded PGlite time, and 200 turns ending together were 200 of them. Readers
  * of such rows call flush() first, so they never miss one that was reported.
+ *
+ * With `maxDelayMs` the batch window adapts to the database: after each timed flush it becomes ten
+ * times what that flush took (between `delayMs` and `maxDelayMs`), so the database spends about a
+ * tenth of its time on these rows at most, batches grow with the load, and an idle system still
+ * writes within `delayMs` (the event log: PGlite costs 50-130 µs per row whatever it holds).
  */
 export class WriteBehind<T> {
   private pending: T[] = [];
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
+  private readonly delayMs: number;
+  /** the current batch window (see maxDelayMs) */
+  private windowMs: number;
 
   constructor(
     private readonly write: (rows: T[]) => Promise<void>,
-    private readonly o: { what: string; logger: Logger; delayMs?: number; maxBatch?: number },
-  ) {}
+    private readonly o: { what: string; logger: Logger; delayMs?: number; maxDelayMs?: number; maxBatch?: number },
+  ) {
+    this.delayMs = o.delayMs ?? 20;
+    this.windowMs = this.delayMs;
+  }
 
   add(row: T): void {
     this.pending.push(row);
@@ -24,8 +35,15 @@ export class WriteBehind<T> {
   private schedule(): void {
     this.timer ??= setTimeout(() => {
       this.timer = null;
-      void this.flush().catch((err) => this.o.logger.error({ err, what: this.o.what }, 'batched write failed; will retry'));
-    }, this.o.delayMs ?? 20);
+      const started = performance.now();
+      void this.flush().then(
+        () => {
+          if (this.o.maxDelayMs === undefined) return;
+          this.windowMs = Math.min(this.o.maxDelayMs, Math.max(this.delayMs, 10 * (performance.now() - started)));
+        },
+        (err) => this.o.logger.error({ err, what: this.o.what }, 'batched write failed; will retry'),
+      );
+    }, this.windowMs);
   }
 
   /** Resolves when every row added so far is written. */

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { SequencedEvent, SseEvent } from '@semibot/protocol';
 import type { Db } from '../db/db.js';
 import { reserveEventIds } from '../store/sessions.js';
+import { WriteBehind } from '../db/write-behind.js';
 import { insertEvents, prunedThrough, pruneEvents, readEvents, type StoredEvent } from '../store/events.js';
 
 /**
@@ -67,23 +68,23 @@ export class EventLog {
   private readonly sessions = new Map<string, SessionLog>();
   /** appends waiting for an id; flush() waits for them */
   private readonly draining = new Set<Promise<void>>();
-  private pending: StoredEvent[] = [];
-  private flushTimer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> = Promise.resolve();
+  /** the database side: rows written in batches whose window adapts to the database's speed */
+  private readonly writer: WriteBehind<StoredEvent>;
   private readonly ringSize: number;
   private readonly blockSize: number;
-  private readonly flushDelayMs: number;
-  private readonly maxFlushDelayMs: number;
-  /** the current batch window: grows with the time flushes take (see scheduleFlush) */
-  private windowMs: number;
   private appended = 0;
 
   constructor(private readonly opts: EventLogOptions) {
     this.ringSize = opts.ringSize ?? 1024;
     this.blockSize = opts.blockSize ?? 1000;
-    this.flushDelayMs = opts.flushDelayMs ?? 5;
-    this.maxFlushDelayMs = Math.max(this.flushDelayMs, opts.maxFlushDelayMs ?? 100);
-    this.windowMs = this.flushDelayMs;
+    const delayMs = opts.flushDelayMs ?? 5;
+    this.writer = new WriteBehind((rows: StoredEvent[]) => insertEvents(opts.db, rows), {
+      what: 'event log',
+      logger: opts.logger,
+      delayMs,
+      maxDelayMs: Math.max(delayMs, opts.maxFlushDelayMs ?? 100),
+      maxBatch: 5000,
+    });
   }
 
   /** Total events appended since start (metrics). */
@@ -136,8 +137,7 @@ export class EventLog {
     s.ring.push(stored);
     if (s.ring.length > this.ringSize) s.ringFloor = s.ring.shift()!.id;
     this.appended++;
-    this.pending.push(stored);
-    this.scheduleFlush();
+    this.writer.add(stored);
     for (const l of s.listeners) l(stored);
   }
 
@@ -253,43 +253,10 @@ export class EventLog {
     return (await this.state(sessionId)).lastId;
   }
 
-  /**
-   * The batch window adapts to the database: each flushed row costs ~50-130 µs of PGlite time
-   * (measured, mostly index upkeep), whatever it holds, so under load a fixed 5 ms window spent a
-   * core on rows of five events. After each flush the window becomes ten times what the flush
-   * took (between flushDelayMs and maxFlushDelayMs): the database spends about a tenth of its time
-   * on the log at most, rows grow with the load (per event the cost falls from ~30 µs in rows of 5
-   * to ~4 µs in rows of 100+), and an idle system still writes within 5 ms.
-   */
-  private scheduleFlush(): void {
-    if (this.flushTimer) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = null;
-      const started = performance.now();
-      void this.flush().then(
-        () => (this.windowMs = Math.min(this.maxFlushDelayMs, Math.max(this.flushDelayMs, 10 * (performance.now() - started)))),
-        (err) => this.opts.logger.error({ err }, 'event log flush failed; will retry'),
-      );
-    }, this.windowMs);
-  }
-
   /** Writes everything appended so far to the database; resolves when it is there. */
-  flush(): Promise<void> {
-    // a failed earlier flush must not poison the chain: its events went back into `pending`
-    this.flushing = this.flushing.catch(() => {}).then(async () => {
-      await Promise.all(this.draining);
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, 5000);
-        try {
-          await insertEvents(this.opts.db, batch);
-        } catch (err) {
-          this.pending.unshift(...batch);
-          this.scheduleFlush();
-          throw err;
-        }
-      }
-    });
-    return this.flushing;
+  async flush(): Promise<void> {
+    await Promise.all(this.draining); // appends still waiting for an id come first
+    await this.writer.flush();
   }
 
   /**
@@ -321,8 +288,7 @@ export class EventLog {
   }
 
   async close(): Promise<void> {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
-    await this.flush();
+    await Promise.all(this.draining);
+    await this.writer.close();
   }
 }

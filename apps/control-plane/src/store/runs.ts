@@ -48,9 +48,9 @@ export interface SubmitResult {
 
 /**
  * Stores the user's message and its run in one statement, if the session is still live (throws
- * NOT_FOUND otherwise: the caller's view of the session may come from a cache). The unique index on (session_id,
- * idempotency_key) makes concurrent duplicates collapse into one run: the loser's insert waits for
- * the winner's commit, finds the conflict, and returns the winner's run.
+ * NOT_FOUND otherwise: the caller's view of the session may come from a cache). The unique index
+ * on (session_id, idempotency_key) makes concurrent duplicates collapse into one run: the loser's
+ * insert waits for the winner's commit, finds the conflict, and returns the winner's run.
  *
  * With `claim`, a session with nothing queued or running gets its run stored as `running` at once,
  * with what delivery needs in the same round trip: each statement costs ~0.5 ms or more on

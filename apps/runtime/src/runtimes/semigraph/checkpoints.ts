@@ -1,19 +1,9 @@
-import { rename as renameCb, writeFile as writeFileCb } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { GraphState } from './state.js';
+import { writeAtomically } from '../../atomic-write.js';
 
 const KEEP = 10;
-
-/**
- * A temporary file renamed over the target, with the callback API: two thread-pool round trips
- * (~0.3 ms here) where fs/promises' writeFile (open, write, close) and rename take four (~0.4 ms).
- */
-function writeAtomically(file: string, content: string): Promise<void> {
-  return new Promise((resolve, reject) =>
-    writeFileCb(`${file}.tmp`, content, (err) => (err ? reject(err) : renameCb(`${file}.tmp`, file, (e) => (e ? reject(e) : resolve())))),
-  );
-}
 
 /**
  * Checkpoints of one session under `<session dir>/checkpoints/`: one file per node transition,
