@@ -31,12 +31,20 @@ import { skillRoutes } from './routes/skills.js';
 import { mcpServerRoutes } from './routes/mcp-servers.js';
 import { memoryUsageRoutes } from './routes/memories-usage.js';
 import { insertUsage, type UsageInsert } from './store/usage.js';
+import { embeddedCluster, type Cluster } from './cluster/cluster.js';
+import { LeaseKeeper } from './runs/leases.js';
+import { releaseLeases } from './store/runs.js';
+
+/** One process: its runs' leases carry this owner, so a restart on the same home resumes them. */
+const EMBEDDED_REPLICA = 'embedded';
 
 export interface App {
   http: FastifyInstance;
   ctx: AppContext;
   /** listens, then recovers runs left over by a previous process */
   listen(): Promise<string>;
+  /** stops taking work and waits (bounded) for runs in flight; what remains is handed to other replicas */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,6 +68,15 @@ export async function createApp(
     config.databaseUrl ? 'postgres' : 'pglite',
   );
   const mock = config.llm ? null : await startMockLlm({ port: 0 });
+  // Redis (distributed) when REDIS_URL is set; loaded only then
+  const cluster: Cluster = config.redisUrl
+    ? await (await import('./cluster/redis-cluster.js')).connectRedisCluster({
+        url: config.redisUrl,
+        replicaId: config.replicaId!,
+        logger: logger.child({ component: 'cluster' }),
+        hostTtlMs: config.runLeaseMs,
+      })
+    : embeddedCluster(EMBEDDED_REPLICA);
 
   let llmNotice: string | null = null;
   let closeMock: (() => Promise<void>) | null = null;
@@ -71,7 +88,13 @@ export async function createApp(
   }
 
   const tokens = new Tokens(config.jwtSecret, { userS: config.userTokenTtlS, vmS: config.vmTokenTtlS });
-  const events = new EventLog({ db, logger: logger.child({ component: 'event-log' }), retention: config.eventRetention });
+  const events = new EventLog({
+    db,
+    logger: logger.child({ component: 'event-log' }),
+    retention: config.eventRetention,
+    tail: cluster.tail,
+    onFenced: (runId) => runs.lostLease(runId),
+  });
   const resolvedLlm = llm;
   const gateway = new WsGateway({
     db,
@@ -103,8 +126,22 @@ export async function createApp(
     log: events,
     scheduler,
     logger: logger.child({ component: 'runs' }),
+    cluster,
+    leaseMs: config.runLeaseMs,
     reconnectGraceMs: config.vmReconnectGraceMs,
     maxAttempts: config.runMaxAttempts,
+  });
+  const leases = new LeaseKeeper({
+    db,
+    cluster,
+    logger: logger.child({ component: 'leases' }),
+    holder: {
+      lease: runs.lease,
+      activeRunIds: () => runs.activeRunIds(),
+      lostLease: (id) => runs.lostLease(id),
+      dispatch: (sessionId, userId) => runs.dispatch(sessionId, userId),
+      hostedUsers: () => scheduler.hostedUsers(),
+    },
   });
   scheduler.onPlaneExit = (instanceId, why) => runs.planeLoss.onExited(instanceId, why);
   scheduler.isBusy = (userId) => runs.busy(userId);
@@ -115,7 +152,7 @@ export async function createApp(
     : null;
   const memory = new MemoryService(db, embedder, logger.child({ component: 'memory' }));
   const usage = new WriteBehind((rows: UsageInsert[]) => insertUsage(db, rows), { what: 'usage records', logger });
-  const ctx: AppContext = { config, db, logger, tokens, events, usage, gateway, scheduler, runs, remoteMcp, memory, planeRequests: {}, llm, llmNotice };
+  const ctx: AppContext = { config, db, logger, cluster, tokens, events, usage, gateway, scheduler, runs, remoteMcp, memory, planeRequests: {}, llm, llmNotice };
 
   // pino's Logger is wider than FastifyBaseLogger; the instance is used through the base type.
   const http = Fastify({
@@ -151,7 +188,14 @@ export async function createApp(
   http.get('/readyz', async (_req, reply) => {
     if (!ready) return reply.status(503).send({ error: { code: 'NOT_READY', message: 'starting' } });
     await db.query('SELECT 1');
-    return { status: 'ready', db: db.kind, llm: { model: llm.model, mock: llmNotice !== null }, notice: llmNotice };
+    return {
+      status: 'ready',
+      db: db.kind,
+      replica: cluster.replicaId,
+      bus: cluster.distributed ? 'redis' : 'in-process',
+      llm: { model: llm.model, mock: llmNotice !== null },
+      notice: llmNotice,
+    };
   });
   http.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   await http.register(
@@ -178,14 +222,34 @@ export async function createApp(
     ctx,
     async listen() {
       address = await http.listen({ port: config.port, host: config.host });
-      await scheduler.reapOrphans();
-      const recovered = await runs.planeLoss.recover();
-      if (recovered.resumed) logger.warn(recovered, 'runs interrupted by the previous shutdown are being resumed');
+      if (cluster.distributed) {
+        // other replicas may be driving runs: a dead one's are found by the sweep, never taken blindly
+        await leases.tick();
+      } else {
+        await scheduler.reapOrphans();
+        const recovered = await runs.planeLoss.recover();
+        if (recovered.resumed) logger.warn(recovered, 'runs interrupted by the previous shutdown are being resumed');
+      }
+      leases.start();
       ready = true;
       return address;
     },
+    async drain() {
+      // a load balancer stops sending new work once /readyz fails; runs in flight get time to end
+      ready = false;
+      const until = Date.now() + config.drainTimeoutMs;
+      while (runs.activeCount > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      if (runs.activeCount > 0) {
+        // what is still running is handed over now instead of after its lease runs out
+        const ids = runs.activeRunIds();
+        for (const id of ids) runs.lostLease(id);
+        await releaseLeases(db, ids, runs.lease.owner).catch((err) => logger.warn({ err }, 'lease hand-over failed'));
+        logger.warn({ runs: ids.length }, 'drain timed out: runs handed over to other replicas');
+      }
+    },
     async close() {
       ready = false;
+      leases.stop();
       clearInterval(sweeper);
       await gateway.close();
       await scheduler.stopAll();
@@ -195,6 +259,7 @@ export async function createApp(
       await usage.close();
       await remoteMcp.close();
       await closeMock?.();
+      await cluster.close();
       await db.close();
     },
   };

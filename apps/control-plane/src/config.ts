@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { VmModes } from '@semibot/protocol';
+import { newReplicaId } from './cluster/cluster.js';
 
 const ms = (def: number) => z.coerce.number().int().nonnegative().default(def);
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
@@ -57,6 +58,12 @@ const EnvSchema = z.object({
   VM_TOKEN_TTL_S: z.coerce.number().int().positive().default(600),
   /** command that starts a plane in `process` mode; default: this repo's runtime daemon */
   SEMIBOT_RUNTIME_ENTRY: optionalString,
+  /** this replica's name in leases and logs; default: host-pid-random (a restarted replica is a new one) */
+  SEMIBOT_REPLICA_ID: optionalString,
+  /** a run's lease lasts this long unrenewed; a dead replica's runs are taken over after it @default 10s */
+  RUN_LEASE_MS: z.coerce.number().int().min(300).default(10_000),
+  /** on SIGTERM, runs in flight get this long to finish before their leases are handed over @default 20s */
+  SEMIBOT_DRAIN_TIMEOUT_MS: ms(20_000),
 });
 
 export interface Config {
@@ -86,6 +93,10 @@ export interface Config {
   userTokenTtlS: number;
   vmTokenTtlS: number;
   runtimeEntry: string | undefined;
+  /** null: embedded (one process; the replica is called `embedded`) */
+  replicaId: string | null;
+  runLeaseMs: number;
+  drainTimeoutMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -125,6 +136,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     userTokenTtlS: e.USER_TOKEN_TTL_S,
     vmTokenTtlS: e.VM_TOKEN_TTL_S,
     runtimeEntry: e.SEMIBOT_RUNTIME_ENTRY,
+    replicaId: e.REDIS_URL ? (e.SEMIBOT_REPLICA_ID ?? newReplicaId()) : null,
+    runLeaseMs: e.RUN_LEASE_MS,
+    drainTimeoutMs: e.SEMIBOT_DRAIN_TIMEOUT_MS,
   };
 }
 

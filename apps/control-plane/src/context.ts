@@ -12,12 +12,14 @@ import type { MemoryService } from './memory/memory-service.js';
 import type { Metrics } from './http/metrics.js';
 import type { WriteBehind } from './db/write-behind.js';
 import type { UsageInsert } from './store/usage.js';
+import type { Cluster } from './cluster/cluster.js';
 
 /** The resources every route and system shares, built once in app.ts. */
 export interface AppContext {
   config: Config;
   db: Db;
   logger: Logger;
+  cluster: Cluster;
   tokens: Tokens;
   events: EventLog;
   /** usage records, written in batches (read them after `usage.flush()`) */

@@ -29,7 +29,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) process.exit(1);
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    app.close().then(() => tracing.shutdown()).then(
+    // embedded there is nobody to hand runs to: they are resumed by the next start instead
+    const drain = app.ctx.cluster.distributed ? app.drain() : Promise.resolve();
+    drain.then(() => app.close()).then(() => tracing.shutdown()).then(
       () => process.exit(0),
       (err) => {
         logger.error({ err }, 'shutdown failed');

@@ -1,7 +1,7 @@
 import type { ErrorCode, FinalRunStatus } from '@semibot/protocol';
 import type { Span } from '@semibot/telemetry';
 import type { PlaneConnection } from '../gateway/plane-connection.js';
-import type { Run, RunUsage } from '../store/runs.js';
+import type { Lease, Run, RunUsage } from '../store/runs.js';
 
 /** A run this control plane is driving, with what it has relayed so far. */
 export interface ActiveRun {
@@ -20,6 +20,8 @@ export interface ActiveRun {
   /** the run's trace span (a no-op unless tracing is on) */
   span?: Span;
   errorFromPlane?: { code: ErrorCode; message: string };
+  /** false for a run this replica finishes without driving it (a cancel nobody else can act on): no attempt fence */
+  adopted?: boolean;
 }
 
 export function newActiveRun(run: Run, over: Partial<ActiveRun> = {}): ActiveRun {
@@ -30,7 +32,10 @@ export type RunError = { code: ErrorCode; message: string; retryAfterMs?: number
 
 /** What recovery needs from the engine that owns the runs. */
 export interface RunHost {
+  readonly lease: Lease;
   activeRuns(): Iterable<ActiveRun>;
+  /** a new attempt begins here: older attempts' events are refused from now on */
+  raiseFence(run: Run): Promise<void>;
   adopt(a: ActiveRun): void;
   deliver(a: ActiveRun): Promise<void>;
   finish(a: ActiveRun, status: FinalRunStatus, error?: RunError): Promise<void>;

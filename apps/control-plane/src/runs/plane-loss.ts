@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/db.js';
 import type { PlaneConnection } from '../gateway/plane-connection.js';
-import { readEvents } from '../store/events.js';
+import type { EventLog } from '../events/event-log.js';
 import { listActiveRuns, nextAttempt } from '../store/runs.js';
 import { newActiveRun, type ActiveRun, type RunHost } from './active-run.js';
 
 export interface PlaneLossOptions {
   db: Db;
+  events: EventLog;
   logger: Logger;
   /** how long a run waits for its plane to reconnect before it is handed to a fresh plane */
   reconnectGraceMs: number;
@@ -81,8 +82,9 @@ export class PlaneLoss {
     if (a.run.attempt >= this.o.maxAttempts) {
       return this.host.finish(a, 'failed', { code: 'RUN_INTERRUPTED', message: `execution plane lost ${a.run.attempt} times; last: ${reason}` });
     }
-    const next = await nextAttempt(this.o.db, a.run.id);
+    const next = await nextAttempt(this.o.db, a.run.id, this.host.lease);
     if (!next || a.finalizing) return;
+    await this.host.raiseFence(next);
     this.o.logger.warn({ runId: next.id, attempt: next.attempt, reason }, 'run re-delivered to a fresh plane');
     this.redelivered++;
     a.run = next;
@@ -103,7 +105,7 @@ export class PlaneLoss {
       sessions.add(run.sessionId);
       if (run.status !== 'running') continue;
       const a = newActiveRun(run);
-      for (const { event } of await readEvents(this.o.db, run.sessionId, 0, { runId: run.id })) {
+      for (const { event } of await this.o.events.runEvents(run.sessionId, run.id)) {
         if (event.type === 'text') a.text.push(event.text);
         if (event.type === 'step_restart') a.text = [a.text.join('').slice(0, event.textLength)];
       }

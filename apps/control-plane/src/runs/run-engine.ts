@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import {
   SemibotError,
+  assertNever,
   type ErrorCode,
   type FinalRunStatus,
   type MsgOf,
@@ -16,15 +17,17 @@ import type { Session } from '../store/sessions.js';
 import { skillIndex } from '../store/skills.js';
 import { mcpSpecs } from '../store/mcp-servers.js';
 import {
-  claimNextRun,
+  claimSession,
   deliveryOf,
   finalizeRun,
   runningRunOf,
   submitMessage,
   type Delivery,
+  type Lease,
   type Run,
   type SubmitResult,
 } from '../store/runs.js';
+import type { Cluster, ReplicaMessage } from '../cluster/cluster.js';
 import { newActiveRun, type ActiveRun, type RunError, type RunHost } from './active-run.js';
 import { PlaneLoss } from './plane-loss.js';
 import { contextFrom, endSpan, startSpan, traceparentOf } from '@semibot/telemetry';
@@ -36,6 +39,9 @@ export interface RunEngineOptions {
   log: EventLog;
   scheduler: Scheduler;
   logger: Logger;
+  cluster: Cluster;
+  /** how long a run's lease lasts unrenewed (its driver renews it at a third of this) */
+  leaseMs: number;
   /** how long a run waits for its plane to reconnect @default 10s */
   reconnectGraceMs?: number;
   /** deliveries of one run before it fails @default 3 */
@@ -45,9 +51,18 @@ export interface RunEngineOptions {
 /**
  * Drives runs: queued → running on the user's plane → completed/failed/cancelled. One run per
  * session at a time (the database enforces it; `kick` is also serialised per session in-process).
+ *
+ * Across replicas a run is driven by the replica hosting its user's plane (the plane's socket is
+ * there), under a lease that replica renews (leases.ts); work that arrives elsewhere is routed
+ * there over the bus, and a dead driver's runs are taken over from their checkpoints as new
+ * attempts. The attempt number is the fencing token: events and finalisations of an older
+ * attempt are refused (by the shared event tail and by the database).
  */
 export class RunEngine implements RunHost {
   private readonly active = new Map<string, ActiveRun>();
+  /** session id → the run of it driven here */
+  private readonly activeSessions = new Map<string, string>();
+  readonly lease: Lease;
   private readonly kicks = new Map<string, Promise<void>>();
   /** trace context of the request that submitted a run, until the run starts */
   private readonly traceParents = new Map<string, string>();
@@ -57,8 +72,11 @@ export class RunEngine implements RunHost {
   onFinished: (status: FinalRunStatus, seconds: number) => void = () => {};
 
   constructor(private readonly o: RunEngineOptions) {
+    this.lease = { owner: o.cluster.replicaId, ms: o.leaseMs };
+    o.cluster.bus.onMessage((msg) => this.onReplicaMessage(msg));
     this.planeLoss = new PlaneLoss(this, {
       db: o.db,
+      events: o.log,
       logger: o.logger,
       reconnectGraceMs: o.reconnectGraceMs ?? 10_000,
       maxAttempts: o.maxAttempts ?? 3,
@@ -71,6 +89,55 @@ export class RunEngine implements RunHost {
 
   adopt(a: ActiveRun): void {
     this.active.set(a.run.id, a);
+    this.activeSessions.set(a.run.sessionId, a.run.id);
+  }
+
+  private release(a: ActiveRun): void {
+    if (this.active.get(a.run.id) === a) this.active.delete(a.run.id);
+    if (this.activeSessions.get(a.run.sessionId) === a.run.id) this.activeSessions.delete(a.run.sessionId);
+  }
+
+  /** Appends one of the run's events under its current attempt (the tail's fencing token). */
+  private append(a: ActiveRun, event: SseEvent): void {
+    this.o.log.append(a.run.sessionId, event, a.run.attempt);
+  }
+
+  /** A new attempt begins here: older attempts' events are refused from now on (shared tail). */
+  async raiseFence(run: Run): Promise<void> {
+    await this.o.cluster.tail?.raiseFence(run.sessionId, run.id, run.attempt);
+  }
+
+  /**
+   * This replica no longer holds the run (its lease was not renewed in time, or a newer attempt's
+   * fence refused its events): another replica drives it now. Nothing is finalised here.
+   */
+  lostLease(runId: string): void {
+    const a = this.active.get(runId);
+    if (!a || a.finalizing) return;
+    this.o.logger.warn({ runId, attempt: a.run.attempt }, 'run lease lost: another replica drives it now');
+    if (a.cancelTimer) clearTimeout(a.cancelTimer);
+    if (a.detached) clearTimeout(a.detached.timer);
+    a.finalizing = true; // nothing more from here: no finish, no re-delivery
+    this.release(a);
+    if (a.span) endSpan(a.span, 'lease lost', { 'semibot.attempt': a.run.attempt });
+  }
+
+  activeRunIds(): string[] {
+    return [...this.active.keys()];
+  }
+
+  private onReplicaMessage(msg: ReplicaMessage): void {
+    switch (msg.type) {
+      case 'kick':
+        return this.kick(msg.sessionId);
+      case 'cancel': {
+        const a = this.active.get(msg.runId);
+        if (a) this.requestCancel(a);
+        return;
+      }
+      default:
+        assertNever(msg, 'replica message');
+    }
   }
 
   /** Whether any run of this user is being driven here (the plane is busy). */
@@ -98,24 +165,50 @@ export class RunEngine implements RunHost {
       content,
       idempotencyKey,
       requestId: requestId ?? null,
-      claim: true,
+      // claimed as it is stored only where it will be driven: here, when this replica hosts the plane
+      claim: this.hostsHere(session.userId) ? this.lease : null,
     });
     if (!result.duplicate) {
       if (traceparent) this.traceParents.set(result.run.id, traceparent);
       // claimed as it was stored (the session was idle): no claim round trip, no delivery query
       if (result.delivery !== undefined) void this.start(result.run, result.delivery);
-      else this.kick(session.id);
+      else this.dispatch(session.id, session.userId);
     }
     return result;
   }
 
-  /** Starts the session's next queued run if none is running. Safe to call any time, any number of times. */
+  /** Whether runs of this user are driven here without asking anyone (one process, or its plane is here). */
+  private hostsHere(userId: string): boolean {
+    return !this.o.cluster.distributed || this.o.scheduler.hosts(userId);
+  }
+
+  /**
+   * Routes a session's next piece of work to the replica hosting its user's plane — this one when
+   * none does (it claims the user, and starts the plane). At most once: a lost message is found
+   * by the lease sweep.
+   */
+  dispatch(sessionId: string, userId: string): void {
+    if (this.hostsHere(userId)) return this.kick(sessionId);
+    const { hosts, bus, replicaId } = this.o.cluster;
+    void hosts
+      .hostFor(userId)
+      .then((host) => (host === replicaId ? this.kick(sessionId) : bus.send(host, { type: 'kick', sessionId })))
+      .catch((err) => this.o.logger.error({ err, sessionId }, 'dispatch failed; the lease sweep will retry'));
+  }
+
+  /**
+   * Drives the session's next piece of work here if it has any: its running run when that run's
+   * driver is gone (a takeover), else its oldest queued run. Safe to call any time, any number of times.
+   */
   kick(sessionId: string): void {
     const prev = this.kicks.get(sessionId) ?? Promise.resolve();
     const next = prev
       .then(async () => {
-        const run = await claimNextRun(this.o.db, sessionId);
-        if (run) void this.start(run);
+        if (this.activeSessions.has(sessionId)) return; // its run is driven here; its end kicks again
+        const claimed = await claimSession(this.o.db, sessionId, this.lease);
+        if (!claimed) return;
+        if (claimed.takeover) await this.takeOver(claimed.run);
+        else void this.start(claimed.run);
       })
       .catch((err) => this.o.logger.error({ err, sessionId }, 'kick failed'))
       .finally(() => {
@@ -131,10 +224,28 @@ export class RunEngine implements RunHost {
       'semibot.session_id': run.sessionId,
     });
     this.traceParents.delete(run.id);
-    this.active.set(run.id, a);
+    this.adopt(a);
     this.stats.started++;
-    this.o.log.append(run.sessionId, { type: 'run', runId: run.id, messageId: run.messageId ?? '' });
+    this.append(a, { type: 'run', runId: run.id, messageId: run.messageId ?? '' });
     await this.deliver(a, delivery);
+  }
+
+  /**
+   * A running run whose driver died (its lease expired) continues here as a new attempt: the
+   * plane resumes it from its last checkpoint, and what the client already saw is rebuilt from the
+   * event log so `step_restart` trims the answer correctly.
+   */
+  private async takeOver(run: Run): Promise<void> {
+    await this.raiseFence(run);
+    const a = newActiveRun(run);
+    for (const { event } of await this.o.log.runEvents(run.sessionId, run.id)) {
+      if (event.type === 'text') a.text.push(event.text);
+      if (event.type === 'step_restart') a.text = [a.text.join('').slice(0, event.textLength)];
+    }
+    this.adopt(a);
+    this.planeLoss.redelivered++;
+    this.o.logger.warn({ runId: run.id, sessionId: run.sessionId, attempt: run.attempt, previousOwner: run.leaseOwner }, 'run taken over from a replica that stopped driving it');
+    await this.deliver(a);
   }
 
   /** Gets the user's plane (starting it if needed) and hands it the run's current attempt. */
@@ -211,7 +322,7 @@ export class RunEngine implements RunHost {
       default:
         break;
     }
-    this.o.log.append(a.run.sessionId, { ...event, runId: a.run.id } as SseEvent);
+    this.append(a, { ...event, runId: a.run.id } as SseEvent);
   }
 
   /**
@@ -236,11 +347,12 @@ export class RunEngine implements RunHost {
         error: error ? { code: error.code, message: error.message } : status === 'failed' ? (a.errorFromPlane ?? null) : null,
         usage: a.usage,
         answer: a.text.join(''),
+        attempt: a.adopted === false ? null : run.attempt,
       });
       if (stored) {
         if (this.o.db.kind === 'pglite' && !stored.queuedBehind) claimNext = false;
         if (error) {
-          this.o.log.append(run.sessionId, {
+          this.append(a, {
             type: 'error',
             runId: run.id,
             code: error.code,
@@ -248,7 +360,7 @@ export class RunEngine implements RunHost {
             ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
           });
         }
-        this.o.log.append(run.sessionId, { type: 'done', runId: run.id, status });
+        this.append(a, { type: 'done', runId: run.id, status });
         this.stats[status]++;
         if (stored.startedAt) this.onFinished(status, (Date.now() - Date.parse(stored.startedAt)) / 1000);
         this.o.logger.info({ runId: run.id, sessionId: run.sessionId, requestId: run.requestId, status, attempt: run.attempt }, 'run finished');
@@ -256,28 +368,39 @@ export class RunEngine implements RunHost {
     } catch (err) {
       this.o.logger.error({ err, runId: run.id }, 'run finalisation failed');
     } finally {
-      this.active.delete(run.id);
+      this.release(a);
       if (a.span) endSpan(a.span, status === 'failed' ? (error?.message ?? a.errorFromPlane?.message ?? 'failed') : undefined, { 'semibot.status': status, 'semibot.attempt': a.run.attempt });
     }
     void this.o.log.prune(run.sessionId).catch((err) => this.o.logger.warn({ err }, 'event pruning failed'));
-    if (claimNext) this.kick(run.sessionId);
+    if (claimNext) this.dispatch(run.sessionId, run.userId);
   }
 
   async cancel(p: Principal, sessionId: string): Promise<Run> {
     const run = await runningRunOf(this.o.db, sessionId);
     if (!run || run.orgId !== p.orgId) throw new SemibotError('NOT_RUNNING', 'no run is running in this session', 409);
     const a = this.active.get(run.id);
-    if (!a) {
-      // Running in the database but not driven by this process: nothing will ever finish it.
-      await this.finish(newActiveRun(run, { cancelRequested: true }), 'cancelled');
+    if (a) {
+      this.requestCancel(a);
       return run;
     }
+    const leased = run.leaseOwner && run.leaseExpiresAt && Date.parse(run.leaseExpiresAt) > Date.now();
+    if (leased && run.leaseOwner !== this.lease.owner) {
+      await this.o.cluster.bus.send(run.leaseOwner!, { type: 'cancel', sessionId, runId: run.id });
+      return run;
+    }
+    // Running in the database but driven by nobody alive: nothing else will ever finish it.
+    await this.finish(newActiveRun(run, { cancelRequested: true, adopted: false }), 'cancelled');
+    return run;
+  }
+
+  private requestCancel(a: ActiveRun): void {
+    const { run } = a;
+    const sessionId = run.sessionId;
     a.cancelRequested = true;
     if (a.conn) {
       a.conn.send({ type: 'cancel', sessionId, runId: run.id });
       a.cancelTimer ??= setTimeout(() => void this.finish(a, 'cancelled'), CANCEL_GRACE_MS);
     }
     // Without a connection the run is still waiting for its plane; deliver() sees the flag.
-    return run;
   }
 }

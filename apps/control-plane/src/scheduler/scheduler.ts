@@ -49,6 +49,18 @@ export class Scheduler {
     }
   }
 
+  /** Whether this replica hosts the user's plane: connected here, or being started here. */
+  hosts(userId: string): boolean {
+    return this.starting.has(userId) || this.o.gateway.connectionForUser(userId) !== null;
+  }
+
+  /** The users whose planes this replica hosts (their claims are renewed with the leases). */
+  hostedUsers(): string[] {
+    const users = new Set(this.starting.keys());
+    for (const c of this.o.gateway.connections()) if (c.open) users.add(c.principal.userId);
+    return [...users];
+  }
+
   /** Records that a plane was busy now (a run delivered, or a heartbeat reporting work). */
   touch(instanceId: string): void {
     this.lastBusy.set(instanceId, Date.now());

@@ -73,10 +73,14 @@ export async function readEvents(
   );
   const out: SequencedEvent[] = [];
   const limit = opts.limit ?? 100_000;
+  let last = afterId;
   for (const r of rows) {
     for (const e of JSON.parse(r.events) as SequencedEvent[]) {
       if (e.event.runId === undefined) (e.event as { runId: string | null }).runId = r.run_id;
-      if (e.id > afterId) out.push(e);
+      // rows of two writers may overlap (a replica that lost a run flushed late): each id once, in order
+      if (e.id <= last) continue;
+      last = e.id;
+      out.push(e);
       if (out.length >= limit) return out;
     }
   }
@@ -118,6 +122,12 @@ export async function pruneEvents(q: Queryable, sessionId: string, keep: number,
   }
   await q.query('DELETE FROM session_event_batches WHERE session_id = $1 AND last_seq <= $2', [sessionId, through]);
   return through;
+}
+
+/** The highest event id stored for a session (0: none). */
+export async function lastStoredId(q: Queryable, sessionId: string): Promise<number> {
+  const [row] = await q.query<{ last: string | null }>('SELECT max(last_seq) AS last FROM session_event_batches WHERE session_id = $1', [sessionId]);
+  return Number(row?.last ?? 0);
 }
 
 export async function prunedThrough(q: Queryable, sessionId: string): Promise<number> {

@@ -18,6 +18,9 @@ export interface Run {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** the replica driving this run (its lease), and until when */
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
 }
 type Row = Record<string, unknown>;
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
@@ -36,7 +39,15 @@ export const toRun = (r: Row): Run => ({
   createdAt: iso(r.created_at)!,
   startedAt: iso(r.started_at),
   finishedAt: iso(r.finished_at),
+  leaseOwner: (r.lease_owner as string | null) ?? null,
+  leaseExpiresAt: iso(r.lease_expires_at),
 });
+
+/** Who takes a run: the replica that will drive it, and for how long its lease lasts unrenewed. */
+export interface Lease {
+  owner: string;
+  ms: number;
+}
 
 export interface SubmitResult {
   run: Run;
@@ -60,33 +71,34 @@ export interface SubmitResult {
  */
 export async function submitMessage(
   db: Db,
-  input: { orgId: string; userId: string; sessionId: string; content: string; idempotencyKey: string | null; requestId?: string | null; claim?: boolean },
+  input: { orgId: string; userId: string; sessionId: string; content: string; idempotencyKey: string | null; requestId?: string | null; claim?: Lease | null },
 ): Promise<SubmitResult> {
   const existing = input.idempotencyKey ? await findByIdempotencyKey(db, input.sessionId, input.idempotencyKey) : null;
   if (existing) return existing;
   try {
-    return await insertRun(db, input, input.claim ?? false);
+    return await insertRun(db, input, input.claim ?? null);
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     const winner = input.idempotencyKey ? await findByIdempotencyKey(db, input.sessionId, input.idempotencyKey) : null;
     if (winner) return winner;
     if (!input.claim) throw err;
-    return insertRun(db, input, false); // another run of the session started meanwhile: queue behind it
+    return insertRun(db, input, null); // another run of the session started meanwhile: queue behind it
   }
 }
 
 async function insertRun(
   db: Db,
   input: { orgId: string; userId: string; sessionId: string; content: string; idempotencyKey: string | null; requestId?: string | null },
-  claim: boolean,
+  claim: Lease | null,
 ): Promise<SubmitResult> {
   // ids chosen here, so the run and its message go in one statement (atomic on its own: no
   // BEGIN/COMMIT round trips on the hot path of every message)
   const runId = randomUUID();
   const messageId = randomUUID();
   const [row] = await db.query<{ r: { run: Row; delivery: Delivery | null } | null }>(
-    'SELECT semibot_submit_run($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r',
-    [runId, input.orgId, input.userId, input.sessionId, input.idempotencyKey, input.requestId ?? null, messageId, input.content, claim],
+    'SELECT semibot_submit_run($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS r',
+    [runId, input.orgId, input.userId, input.sessionId, input.idempotencyKey, input.requestId ?? null, messageId, input.content,
+      claim !== null, claim?.owner ?? null, claim?.ms ?? 0],
   );
   // null: the session is deleted (or not the org's); the caller may have checked it from a cache
   if (!row?.r) throw new SemibotError('NOT_FOUND', 'session not found', 404);
@@ -102,25 +114,64 @@ async function findByIdempotencyKey(q: Queryable, sessionId: string, key: string
 }
 
 /**
- * Moves the session's oldest queued run to `running`, unless one is running already. The partial
- * unique index runs_one_running makes this safe across replicas: a racing claim fails instead.
+ * The session's next piece of work, leased to `lease.owner`: its running run when that run's lease
+ * has expired (its driver died: taken over as a new attempt, `takeover`), else its oldest queued
+ * run when none is running. null when there is nothing to do, or another replica drives the
+ * session. runs_one_running settles racing claims across replicas (semibot_claim_session, 008).
  */
-export async function claimNextRun(q: Queryable, sessionId: string): Promise<Run | null> {
-  try {
-    const [row] = await q.query(
-      `UPDATE runs SET status = 'running', started_at = now(), attempt = attempt + 1
-        WHERE id = (SELECT id FROM runs WHERE session_id = $1 AND status = 'queued' ORDER BY queue_seq LIMIT 1)
-          -- re-checked on the locked row: a racing claim that waited for ours sees 'running' and claims nothing
-          AND status = 'queued'
-          AND NOT EXISTS (SELECT 1 FROM runs WHERE session_id = $1 AND status = 'running')
-        RETURNING *`,
-      [sessionId],
-    );
-    return row ? toRun(row) : null;
-  } catch (err) {
-    if (isUniqueViolation(err)) return null;
-    throw err;
-  }
+export async function claimSession(q: Queryable, sessionId: string, lease: Lease): Promise<{ run: Run; takeover: boolean } | null> {
+  const [row] = await q.query<{ r: { run: Row; takeover: boolean } | null }>('SELECT semibot_claim_session($1, $2, $3) AS r', [
+    sessionId,
+    lease.owner,
+    lease.ms,
+  ]);
+  return row?.r ? { run: toRun(row.r.run), takeover: row.r.takeover } : null;
+}
+
+/** Pushes the leases of these runs (all held by `lease.owner`) later; returns the ids still held. */
+export async function renewLeases(q: Queryable, ids: string[], lease: Lease): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await q.query<{ id: string }>(
+    `UPDATE runs SET lease_expires_at = now() + $3 * interval '1 millisecond'
+      WHERE id = ANY($1::uuid[]) AND lease_owner = $2 AND status = 'running' RETURNING id`,
+    [ids, lease.owner, lease.ms],
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Gives these runs' leases up now (a draining replica): the next sweep of any replica takes them over. */
+export async function releaseLeases(q: Queryable, ids: string[], owner: string): Promise<void> {
+  if (ids.length === 0) return;
+  await q.query(
+    `UPDATE runs SET lease_expires_at = now() - interval '1 millisecond' WHERE id = ANY($1::uuid[]) AND lease_owner = $2 AND status = 'running'`,
+    [ids, owner],
+  );
+}
+
+/**
+ * Sessions whose work nobody drives (mark and sweep): a running run whose lease expired, or a
+ * queued run older than `stalledMs` in a session with nothing running (the replica told to start it
+ * died before it did).
+ */
+export async function unattendedSessions(q: Queryable, stalledMs: number): Promise<{ sessionId: string; userId: string }[]> {
+  const rows = await q.query<{ session_id: string; user_id: string }>(
+    `SELECT session_id, user_id FROM runs WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())
+     UNION
+     SELECT q.session_id, q.user_id FROM runs q
+      WHERE q.status = 'queued' AND q.created_at < now() - $1 * interval '1 millisecond'
+        AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.session_id = q.session_id AND r.status = 'running')
+     LIMIT 1000`,
+    [stalledMs],
+  );
+  return rows.map((r) => ({ sessionId: r.session_id, userId: r.user_id }));
+}
+
+/** The oldest queued run's age and how many runs are queued (the queue-lag metric behind the HPA). */
+export async function queueLag(q: Queryable): Promise<{ queued: number; oldestSeconds: number }> {
+  const [row] = await q.query<{ n: string; oldest: number | null }>(
+    `SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest FROM runs WHERE status = 'queued'`,
+  );
+  return { queued: Number(row?.n ?? 0), oldestSeconds: Number(row?.oldest ?? 0) };
 }
 
 export async function getRun(q: Queryable, orgId: string, id: string): Promise<Run | null> {
@@ -148,12 +199,14 @@ export async function finalizeRun(
     error: { code: ErrorCode; message: string } | null;
     usage: RunUsage | null;
     answer: string;
+    /** the attempt that ends it (fencing); null: whichever attempt is current */
+    attempt: number | null;
   },
 ): Promise<(Run & { queuedBehind: boolean }) | null> {
   const [row] = await q.query<{ r: { run: Row; queuedBehind: boolean } | null }>(
-    'SELECT semibot_finalize_run($1, $2, $3, $4, $5, $6) AS r',
+    'SELECT semibot_finalize_run($1, $2, $3, $4, $5, $6, $7) AS r',
     [input.runId, input.status, input.error?.code ?? null, input.error?.message ?? null,
-      input.usage ? JSON.stringify(input.usage) : null, input.answer],
+      input.usage ? JSON.stringify(input.usage) : null, input.answer, input.attempt],
   );
   return row?.r ? { ...toRun(row.r.run), queuedBehind: row.r.queuedBehind } : null;
 }
@@ -169,11 +222,16 @@ export async function runningRunOf(q: Queryable, sessionId: string): Promise<Run
   return row ? toRun(row) : null;
 }
 
-/** A new attempt of a running run (its plane was lost); null if the run ended meanwhile. */
-export async function nextAttempt(q: Queryable, runId: string): Promise<Run | null> {
+/**
+ * A new attempt of a running run (its plane was lost), leased to `lease.owner`; null if the run
+ * ended meanwhile or another replica holds its lease.
+ */
+export async function nextAttempt(q: Queryable, runId: string, lease: Lease): Promise<Run | null> {
   const [row] = await q.query(
-    `UPDATE runs SET attempt = attempt + 1 WHERE id = $1 AND status = 'running' RETURNING *`,
-    [runId],
+    `UPDATE runs SET attempt = attempt + 1, lease_owner = $2, lease_expires_at = now() + $3 * interval '1 millisecond'
+      WHERE id = $1 AND status = 'running' AND (lease_owner = $2 OR lease_owner IS NULL OR lease_expires_at < now())
+      RETURNING *`,
+    [runId, lease.owner, lease.ms],
   );
   return row ? toRun(row) : null;
 }

@@ -5,7 +5,7 @@ import { testDatabases } from '../testing/databases.js';
 import { createAgent, deleteAgent, getAgent, listAgents, patchAgent } from './agents.js';
 import { insertEvents, prunedThrough, pruneEvents, readEvents } from './events.js';
 import { listMessages } from './messages.js';
-import { claimNextRun, finalizeRun, getRun, submitMessage } from './runs.js';
+import { claimSession, finalizeRun, getRun, getRunById, nextAttempt, renewLeases, submitMessage, unattendedSessions } from './runs.js';
 import { createSession, getSession, reserveEventIds } from './sessions.js';
 import { createUserWithOrg, findUserForLogin } from './users.js';
 
@@ -74,19 +74,22 @@ for (const backend of testDatabases) {
       for (const content of ['one', 'two', 'three']) {
         submitted.push(await submitMessage(db, { orgId: t.org.id, userId: t.user.id, sessionId: t.session.id, content, idempotencyKey: null }));
       }
-      const claims = await Promise.all(Array.from({ length: 8 }, () => claimNextRun(db, t.session.id)));
-      const won = claims.filter((c) => c !== null);
+      // eight replicas race for the session's work
+      const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => claimSession(db, t.session.id, { owner: `r${i}`, ms: 60_000 })));
+      const won = claims.filter((c) => c !== null).map((c) => c.run);
       expect(won).toHaveLength(1);
       expect(won[0]!.id).toBe(submitted[0]!.run.id);
       expect(won[0]!.attempt).toBe(1);
-      expect(await claimNextRun(db, t.session.id)).toBeNull();
+      expect(claims.find((c) => c !== null)!.takeover).toBe(false);
+      // the winner's lease is live: nobody else gets the session's work
+      expect(await claimSession(db, t.session.id, { owner: 'other', ms: 60_000 })).toBeNull();
 
-      const done = await finalizeRun(db, { runId: won[0]!.id, status: 'completed', error: null, usage: { tokensIn: 1, tokensOut: 2, calls: 1 }, answer: 'ans' });
+      const done = await finalizeRun(db, { runId: won[0]!.id, status: 'completed', error: null, usage: { tokensIn: 1, tokensOut: 2, calls: 1 }, answer: 'ans', attempt: 1 });
       expect(done?.status).toBe('completed');
       // finalising twice changes nothing and stores no second answer
-      expect(await finalizeRun(db, { runId: won[0]!.id, status: 'failed', error: null, usage: null, answer: 'again' })).toBeNull();
+      expect(await finalizeRun(db, { runId: won[0]!.id, status: 'failed', error: null, usage: null, answer: 'again', attempt: null })).toBeNull();
       expect((await getRun(db, t.org.id, won[0]!.id))?.usage).toEqual({ tokensIn: 1, tokensOut: 2, calls: 1 });
-      expect((await claimNextRun(db, t.session.id))?.id).toBe(submitted[1]!.run.id);
+      expect((await claimSession(db, t.session.id, { owner: 'r0', ms: 60_000 }))?.run.id).toBe(submitted[1]!.run.id);
       const history = await listMessages(db, t.org.id, t.session.id);
       expect(history.map((m) => m.content)).toEqual(['one', 'two', 'three', 'ans']);
     });
@@ -94,7 +97,7 @@ for (const backend of testDatabases) {
     it('claims a run as it is stored only when the session is idle, and refuses a deleted session', async () => {
       const t = await tenant();
       const submit = (content: string) =>
-        submitMessage(db, { orgId: t.org.id, userId: t.user.id, sessionId: t.session.id, content, idempotencyKey: null, claim: true });
+        submitMessage(db, { orgId: t.org.id, userId: t.user.id, sessionId: t.session.id, content, idempotencyKey: null, claim: { owner: 'r', ms: 60_000 } });
       // 10 racing claiming submits: exactly one runs, the rest queue (runs_one_running decides)
       const results = await Promise.all(Array.from({ length: 10 }, (_, i) => submit(`m${i}`)));
       const running = results.filter((r) => r.run.status === 'running');
@@ -103,17 +106,42 @@ for (const backend of testDatabases) {
       expect(running[0]!.delivery).toMatchObject({ sessionId: t.session.id, agent: { id: t.agent.id }, content: expect.stringMatching(/^m\d$/) });
       expect(results.filter((r) => r.run.status === 'queued').every((r) => r.delivery === undefined)).toBe(true);
       // an empty answer stores no assistant message
-      await finalizeRun(db, { runId: running[0]!.run.id, status: 'completed', error: null, usage: null, answer: '' });
+      expect(running[0]!.run.leaseOwner).toBe('r');
+      await finalizeRun(db, { runId: running[0]!.run.id, status: 'completed', error: null, usage: null, answer: '', attempt: 1 });
       expect((await listMessages(db, t.org.id, t.session.id)).filter((m) => m.role === 'assistant')).toHaveLength(0);
       // the session still has queued runs: a new one queues behind them instead of jumping ahead
       expect((await submit('later')).run.status).toBe('queued');
 
       const other = await tenant();
       await expect(
-        submitMessage(db, { orgId: other.org.id, userId: other.user.id, sessionId: t.session.id, content: 'x', idempotencyKey: null, claim: true }),
+        submitMessage(db, { orgId: other.org.id, userId: other.user.id, sessionId: t.session.id, content: 'x', idempotencyKey: null, claim: { owner: 'r', ms: 1 } }),
       ).rejects.toMatchObject({ code: 'NOT_FOUND' });
       await db.query('UPDATE sessions SET deleted_at = now() WHERE id = $1', [t.session.id]);
       await expect(submit('after delete')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+
+    it('takes a run over when its lease expires, fencing the old attempt out', async () => {
+      const t = await tenant();
+      const submitted = await submitMessage(db, { orgId: t.org.id, userId: t.user.id, sessionId: t.session.id, content: 'x', idempotencyKey: null, claim: { owner: 'a', ms: 150 } });
+      const runId = submitted.run.id;
+      expect(submitted.run.status).toBe('running');
+      // while a renews, b gets nothing; the lease does not move to someone who does not hold it
+      expect(await renewLeases(db, [runId], { owner: 'b', ms: 60_000 })).toEqual(new Set());
+      expect(await renewLeases(db, [runId], { owner: 'a', ms: 150 })).toEqual(new Set([runId]));
+      expect(await claimSession(db, t.session.id, { owner: 'b', ms: 60_000 })).toBeNull();
+      expect(await nextAttempt(db, runId, { owner: 'b', ms: 60_000 })).toBeNull();
+      expect(await unattendedSessions(db, 60_000)).not.toContainEqual({ sessionId: t.session.id, userId: t.user.id });
+      // a stops renewing (it died): the sweep finds the session, b takes the run over as attempt 2
+      await new Promise((r) => setTimeout(r, 250));
+      expect(await unattendedSessions(db, 60_000)).toContainEqual({ sessionId: t.session.id, userId: t.user.id });
+      const taken = await claimSession(db, t.session.id, { owner: 'b', ms: 60_000 });
+      expect(taken).toMatchObject({ takeover: true, run: { id: runId, attempt: 2, leaseOwner: 'b', status: 'running' } });
+      // a wakes up: its renewal and its finalisation of attempt 1 change nothing
+      expect(await renewLeases(db, [runId], { owner: 'a', ms: 150 })).toEqual(new Set());
+      expect(await finalizeRun(db, { runId, status: 'completed', error: null, usage: null, answer: 'stale', attempt: 1 })).toBeNull();
+      expect(await finalizeRun(db, { runId, status: 'completed', error: null, usage: null, answer: 'fresh', attempt: 2 })).toMatchObject({ status: 'completed' });
+      expect((await getRunById(db, runId))?.leaseOwner).toBeNull();
+      expect((await listMessages(db, t.org.id, t.session.id)).map((m) => m.content)).toEqual(['x', 'fresh']);
     });
 
     it('stores events without the run id their row holds, and reads them back whole', async () => {
