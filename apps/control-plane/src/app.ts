@@ -152,7 +152,7 @@ export async function createApp(
     : null;
   const memory = new MemoryService(db, embedder, logger.child({ component: 'memory' }));
   const usage = new WriteBehind((rows: UsageInsert[]) => insertUsage(db, rows), { what: 'usage records', logger });
-  const ctx: AppContext = { config, db, logger, cluster, tokens, events, usage, gateway, scheduler, runs, remoteMcp, memory, planeRequests: {}, llm, llmNotice };
+  const ctx: AppContext = { config, db, logger, cluster, tokens, events, usage, gateway, scheduler, runs, remoteMcp, memory, planeRequests: {}, llm, llmNotice, leases };
 
   // pino's Logger is wider than FastifyBaseLogger; the instance is used through the base type.
   const http = Fastify({

@@ -13,6 +13,7 @@ import type { Metrics } from './http/metrics.js';
 import type { WriteBehind } from './db/write-behind.js';
 import type { UsageInsert } from './store/usage.js';
 import type { Cluster } from './cluster/cluster.js';
+import type { LeaseKeeper } from './runs/leases.js';
 
 /** The resources every route and system shares, built once in app.ts. */
 export interface AppContext {
@@ -29,6 +30,7 @@ export interface AppContext {
   runs: RunEngine;
   remoteMcp: RemoteMcp;
   memory: MemoryService;
+  leases?: LeaseKeeper;
   /** set right after the context is built (its collectors read the rest of the context) */
   metrics?: Metrics;
   /** plane → control plane requests served, by method (metrics, and tests that count fetches) */

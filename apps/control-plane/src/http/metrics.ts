@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppContext } from '../context.js';
 import { openSseCount } from '../events/sse.js';
+import { queueLag } from '../store/runs.js';
 
 /**
  * Prometheus metrics. Hot-path counters live as plain numbers in their owners (event log, run
@@ -54,6 +55,14 @@ export function createMetrics(ctx: AppContext): Metrics {
       for (const r of rows) this.set({ state: r.status }, Number(r.n));
     },
   });
+  // Queue lag: what an autoscaler scales the gateway on (HPA, deploy/kubernetes). The same figure on
+  // every replica (the database's view), so any replica's scrape will do.
+  let lag: Promise<{ queued: number; oldestSeconds: number }> | null = null;
+  const queue = () => (lag ??= queueLag(ctx.db).finally(() => setTimeout(() => (lag = null), 0)));
+  new Gauge({ name: 'semibot_run_queue_lag_seconds', help: 'Age of the oldest queued run (0 when none is queued)', registers: [registry], async collect() { this.set((await queue()).oldestSeconds); } });
+  new Gauge({ name: 'semibot_runs_queued', help: 'Runs waiting for their session or plane', registers: [registry], async collect() { this.set((await queue()).queued); } });
+  readCounter(registry, 'semibot_lease_sweeps_total', 'Lease sweeps, and sessions they dispatched again (a dead replica\'s or a lost kick\'s work)', () => ({ sweeps: ctx.leases?.sweeps ?? 0, dispatched: ctx.leases?.dispatched ?? 0 }));
+
   // The planes' own figures travel in their heartbeats; labelled by plane.
   const perPlane = (name: string, help: string, read: (c: ReturnType<typeof ctx.gateway.connections>[number]) => number | null) =>
     new Gauge({
