@@ -66,6 +66,9 @@ const EnvSchema = z.object({
   SEMIBOT_DRAIN_TIMEOUT_MS: ms(20_000),
 });
 
+/** Every environment variable the control plane reads (deploy files are checked against it). */
+export const settingNames: readonly string[] = Object.keys(EnvSchema.shape);
+
 export interface Config {
   env: string;
   port: number;

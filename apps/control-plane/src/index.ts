@@ -1,4 +1,4 @@
 export { createApp, type App } from './app.js';
-export { loadConfig, type Config } from './config.js';
+export { loadConfig, settingNames, type Config } from './config.js';
 export { openDb, openPglite, openPostgres, type Db, type Queryable } from './db/db.js';
 export { migrate } from './db/migrate.js';
