@@ -33,6 +33,7 @@ import { memoryUsageRoutes } from './routes/memories-usage.js';
 import { insertUsage, type UsageInsert } from './store/usage.js';
 import { embeddedCluster, type Cluster } from './cluster/cluster.js';
 import { LeaseKeeper } from './runs/leases.js';
+import { PlanePool } from './scheduler/pool.js';
 import { releaseLeases } from './store/runs.js';
 
 /** One process: its runs' leases carry this owner, so a restart on the same home resumes them. */
@@ -88,6 +89,7 @@ export async function createApp(
   }
 
   const tokens = new Tokens(config.jwtSecret, { userS: config.userTokenTtlS, vmS: config.vmTokenTtlS });
+  const pool = config.planePool ? new PlanePool(config.planePool) : null;
   const events = new EventLog({
     db,
     logger: logger.child({ component: 'event-log' }),
@@ -104,6 +106,7 @@ export async function createApp(
     heartbeatTimeoutMs: config.vmHeartbeatTimeoutMs,
     llm: () => resolvedLlm,
     vmTokenTtlS: config.vmTokenTtlS,
+    pool,
   });
   const driver = new ProcessDriver(config.runtimeEntry ?? daemonEntry, logger.child({ component: 'process-driver' }));
   let address = '';
@@ -120,6 +123,7 @@ export async function createApp(
     cooldownMs: config.vmBootstrapCooldownMs,
     maxAttempts: config.vmBootstrapMaxAttempts,
     idleTimeoutMs: config.vmIdleTimeoutMs,
+    pool,
   });
   const runs = new RunEngine({
     db,
@@ -139,8 +143,9 @@ export async function createApp(
       lease: runs.lease,
       activeRunIds: () => runs.activeRunIds(),
       lostLease: (id) => runs.lostLease(id),
-      dispatch: (sessionId, userId) => runs.dispatch(sessionId, userId),
+      dispatch: (sessionId, userId, orgId) => runs.dispatch(sessionId, userId, orgId),
       hostedUsers: () => scheduler.hostedUsers(),
+      pool: () => (pool ? { name: pool.name, size: pool.size } : null),
     },
   });
   scheduler.onPlaneExit = (instanceId, why) => runs.planeLoss.onExited(instanceId, why);

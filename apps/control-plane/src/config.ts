@@ -58,6 +58,8 @@ const EnvSchema = z.object({
   VM_TOKEN_TTL_S: z.coerce.number().int().positive().default(600),
   /** command that starts a plane in `process` mode; default: this repo's runtime daemon */
   SEMIBOT_RUNTIME_ENTRY: optionalString,
+  /** the shared worker pool's name: sessions of orgs not marked dedicated run on its planes; unset: every user gets a plane of their own */
+  SEMIBOT_PLANE_POOL: optionalString,
   /** this replica's name in leases and logs; default: host-pid-random (a restarted replica is a new one) */
   SEMIBOT_REPLICA_ID: optionalString,
   /** a run's lease lasts this long unrenewed; a dead replica's runs are taken over after it @default 10s */
@@ -98,6 +100,7 @@ export interface Config {
   runtimeEntry: string | undefined;
   /** null: embedded (one process; the replica is called `embedded`) */
   replicaId: string | null;
+  planePool: string | null;
   runLeaseMs: number;
   drainTimeoutMs: number;
 }
@@ -140,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     vmTokenTtlS: e.VM_TOKEN_TTL_S,
     runtimeEntry: e.SEMIBOT_RUNTIME_ENTRY,
     replicaId: e.REDIS_URL ? (e.SEMIBOT_REPLICA_ID ?? newReplicaId()) : null,
+    planePool: e.SEMIBOT_PLANE_POOL ?? null,
     runLeaseMs: e.RUN_LEASE_MS,
     drainTimeoutMs: e.SEMIBOT_DRAIN_TIMEOUT_MS,
   };

@@ -30,6 +30,8 @@ export const AgentCreateBody = z.object({
   openclawConfig: agentFields.openclawConfig.default(null),
 });
 export const AgentPatchBody = z.object(agentFields).partial();
+/** PATCH /org (the org's owner only) */
+export const OrgPatchBody = z.object({ dedicatedPlanes: z.boolean() }).strict();
 export const SessionCreateBody = z.object({
   agentId: z.string().min(1).max(100),
   title: z.string().max(500).optional(),

@@ -75,6 +75,8 @@ export const MemorySearchParams = z.object({
   query: z.string().min(1).max(2000),
   agentId: id.optional(),
   limit: z.number().int().min(1).max(50).default(5),
+  /** the session searching: a pool plane must name it (its credential reaches only its sessions) */
+  sessionId: id.optional(),
 });
 export const MemoryHit = z.object({ id, content: z.string(), score: z.number(), createdAt: z.string() });
 export type MemoryHit = z.infer<typeof MemoryHit>;

@@ -18,6 +18,8 @@ export interface User {
 export interface Org {
   id: string;
   name: string;
+  /** true: the org's users get planes of their own; false: its sessions run on the shared pool (when the deployment has one) */
+  dedicatedPlanes: boolean;
   createdAt: string;
 }
 export interface AuthResult {
@@ -85,6 +87,8 @@ export interface VmStatus {
   lastError: string | null;
   retryAfterMs: number;
   activeRuns: number;
+  /** where this user's sessions run: a plane of their own, or the deployment's shared pool */
+  placement: 'dedicated' | 'pool';
 }
 
 export interface Skill {

@@ -8,6 +8,8 @@ export interface Principal {
 }
 export interface VmPrincipal extends Principal {
   instanceId: string;
+  /** set for a plane of the shared pool: then userId and orgId are empty (it serves many of each) */
+  pool?: string;
 }
 
 const ISSUER = 'semibot';
@@ -39,6 +41,27 @@ export class Tokens {
       .sign(this.secret);
   }
 
+  /**
+   * A pool plane's credential (minted by the operator: `semibot-pool-token`): long-lived, naming the
+   * pool and the plane. It reaches only the sessions the control plane assigns to that plane.
+   */
+  signPool(p: { pool: string; instanceId: string }, ttlS: number): Promise<string> {
+    return new SignJWT({ org: '', pool: p.pool, inst: p.instanceId, typ: 'pool' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(p.instanceId)
+      .setIssuer(ISSUER)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlS}s`)
+      .sign(this.secret);
+  }
+
+  async verifyPool(token: string): Promise<VmPrincipal | null> {
+    const claims = await this.verify(token, 'pool');
+    return claims && typeof claims.pool === 'string' && typeof claims.inst === 'string'
+      ? { userId: '', orgId: '', instanceId: claims.inst, pool: claims.pool }
+      : null;
+  }
+
   async verifyUser(token: string): Promise<Principal | null> {
     const claims = await this.verify(token, 'user');
     return claims ? { userId: claims.sub, orgId: claims.org } : null;
@@ -55,7 +78,7 @@ export class Tokens {
    */
   private readonly verified = new Map<string, { claims: Claims; expiresAtMs: number }>();
 
-  private async verify(token: string, typ: 'user' | 'vm'): Promise<Claims | null> {
+  private async verify(token: string, typ: 'user' | 'vm' | 'pool'): Promise<Claims | null> {
     const hit = this.verified.get(token);
     if (hit && hit.expiresAtMs > Date.now()) return hit.claims.typ === typ ? hit.claims : null;
     const claims = await this.verifyUncached(token, typ);
@@ -66,7 +89,7 @@ export class Tokens {
     return claims;
   }
 
-  private async verifyUncached(token: string, typ: 'user' | 'vm'): Promise<Claims | null> {
+  private async verifyUncached(token: string, typ: 'user' | 'vm' | 'pool'): Promise<Claims | null> {
     try {
       const { payload } = await jwtVerify(token, this.secret, { issuer: ISSUER, algorithms: ['HS256'] });
       if (payload.typ !== typ || typeof payload.sub !== 'string' || typeof payload.org !== 'string') return null;
@@ -77,7 +100,7 @@ export class Tokens {
   }
 }
 
-type Claims = JWTPayload & { sub: string; org: string; typ: string; inst?: unknown };
+type Claims = JWTPayload & { sub: string; org: string; typ: string; inst?: unknown; pool?: unknown };
 
 export const API_KEY_PREFIX = 'sbk_';
 

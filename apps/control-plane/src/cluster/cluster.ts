@@ -42,6 +42,10 @@ export interface PlaneHosts {
   /** renews this replica's claims on these users; returns the users another replica holds now */
   renew(userIds: string[]): Promise<string[]>;
   release(userId: string): Promise<void>;
+  /** says whether planes of this pool are connected here (renewed with the leases) */
+  announcePool(pool: string, present: boolean): Promise<void>;
+  /** a replica with planes of this pool connected, or null when none has any */
+  poolReplica(pool: string): Promise<string | null>;
 }
 
 /** One event as the tail carries it: its id and its JSON (the SSE frame's data). */
@@ -100,6 +104,8 @@ export function embeddedCluster(replicaId: string): Cluster {
       hostFor: async () => replicaId,
       renew: async () => [],
       release: async () => {},
+      announcePool: async () => {},
+      poolReplica: async () => replicaId,
     },
     close: async () => {},
   };

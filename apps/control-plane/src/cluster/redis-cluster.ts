@@ -95,6 +95,16 @@ export async function connectRedisCluster(o: RedisClusterOptions): Promise<Clust
     async release(userId) {
       await releaseHost([hostKey(userId)], [o.replicaId]);
     },
+    // a hash per pool: replica → until when its announcement holds (a dead replica's lapses)
+    async announcePool(pool, present) {
+      if (present) await cmd.hset(`sb:pool:${pool}`, o.replicaId, String(Date.now() + o.hostTtlMs));
+      else await cmd.hdel(`sb:pool:${pool}`, o.replicaId);
+    },
+    async poolReplica(pool) {
+      const now = Date.now();
+      const alive = Object.entries(await cmd.hgetall(`sb:pool:${pool}`)).filter(([, until]) => Number(until) > now);
+      return alive.length ? alive[Math.floor(Math.random() * alive.length)]![0] : null;
+    },
   };
 
   const tail = new RedisEventTail(cmd, subscriptions, { append: script('append-events'), raiseFence: script('raise-fence') });

@@ -31,6 +31,11 @@ export class PlaneConnection {
     return this.principal.instanceId;
   }
 
+  /** set for a plane of the shared pool */
+  get pool(): string | null {
+    return this.principal.pool ?? null;
+  }
+
   get open(): boolean {
     return this.ws.readyState === this.ws.OPEN;
   }

@@ -32,26 +32,43 @@ function parse<S extends z.ZodType>(schema: S, params: unknown, method: string):
 
 /**
  * What the control plane does for a plane. A plane's credential is scoped to one user: every
- * session, skill or server it names must be that user's (or their org's), or it is unknown.
+ * session, skill or server it names must be that user's (or their org's), or it is unknown. A
+ * plane of the shared pool serves many users: it reaches only the sessions this replica handed it
+ * and the skills and servers those turns named (scheduler/pool.ts).
  */
 export function planeHandlers(ctx: AppContext): GatewayHandlers {
+  const unknownSession = (sessionId: string) => new SemibotError('UNKNOWN_SESSION', `session ${sessionId} is not this plane's`, 404);
   async function ownedSession(conn: PlaneConnection, sessionId: string) {
     const known = conn.ownedSessions.get(sessionId);
     if (known) return known;
+    const assigned = conn.pool ? ctx.scheduler.pool?.session(conn, sessionId) : null;
+    if (conn.pool && !assigned) throw unknownSession(sessionId);
     const session = await getSessionById(ctx.db, sessionId);
-    if (!session || session.userId !== conn.principal.userId) {
-      throw new SemibotError('UNKNOWN_SESSION', `session ${sessionId} is not this plane's`, 404);
-    }
+    const owner = assigned?.userId ?? conn.principal.userId;
+    if (!session || session.userId !== owner) throw unknownSession(sessionId);
     if (conn.ownedSessions.size >= 1000) conn.ownedSessions.clear();
     conn.ownedSessions.set(sessionId, session);
     return session;
   }
+  /** The org a skill or server is reached through: the plane's own, or (pool) the org of the turn that named it. */
+  function orgFor(conn: PlaneConnection, what: 'skill' | 'server', id: string): string {
+    if (!conn.pool) return conn.principal.orgId;
+    const org = what === 'skill' ? ctx.scheduler.pool?.skillOrg(conn, id) : ctx.scheduler.pool?.serverOrg(conn, id);
+    if (!org) throw new SemibotError('NOT_FOUND', `no ${what} ${id} for this plane`, 404);
+    return org;
+  }
   async function remoteServer(conn: PlaneConnection, serverId: string) {
-    const server = await getMcpServer(ctx.db, conn.principal.orgId, serverId);
+    const server = await getMcpServer(ctx.db, orgFor(conn, 'server', serverId), serverId);
     if (!server || server.transport !== 'streamable_http') throw new SemibotError('NOT_FOUND', `no remote MCP server ${serverId}`, 404);
     return server;
   }
-  const p = (conn: PlaneConnection) => conn.principal;
+  /** Whose memory a search reads: the plane's user, or (pool) the user of the session it names. */
+  async function memoryOwner(conn: PlaneConnection, sessionId: string | undefined) {
+    if (!conn.pool) return conn.principal;
+    if (!sessionId) throw new SemibotError('BAD_FRAME', 'memory_search: a pool plane must name its session', 400);
+    const s = await ownedSession(conn, sessionId);
+    return { orgId: s.orgId, userId: s.userId };
+  }
 
   return {
     onConnected: (conn) => {
@@ -83,13 +100,14 @@ export function planeHandlers(ctx: AppContext): GatewayHandlers {
         }
         case 'get_skill_package': {
           const { skillId } = parse(GetSkillPackageParams, msg.params, msg.method);
-          const pkg = await skillPackage(ctx.db, p(conn).orgId, skillId);
+          const pkg = await skillPackage(ctx.db, orgFor(conn, 'skill', skillId), skillId);
           if (!pkg) throw new SemibotError('NOT_FOUND', `no skill ${skillId}`, 404);
           return pkg;
         }
         case 'memory_search': {
-          const params = parse(MemorySearchParams, msg.params, msg.method);
-          return { results: await ctx.memory.search({ orgId: p(conn).orgId, userId: p(conn).userId, ...params }) };
+          const { sessionId, ...params } = parse(MemorySearchParams, msg.params, msg.method);
+          const owner = await memoryOwner(conn, sessionId);
+          return { results: await ctx.memory.search({ orgId: owner.orgId, userId: owner.userId, ...params }) };
         }
         case 'memory_write': {
           const params = parse(MemoryWriteParams, msg.params, msg.method);

@@ -19,6 +19,7 @@ import { sha256, type Tokens } from '../auth/tokens.js';
 import { consumeTicket, getVm, markConnected, touchHeartbeat } from '../store/vms.js';
 import { PlaneConnection } from './plane-connection.js';
 import { RequestResults, type RequestOutcome } from './request-results.js';
+import type { PlanePool } from '../scheduler/pool.js';
 
 export const WS_PATH = '/ws/vm';
 const MAX_FRAME_BYTES = 1024 * 1024;
@@ -43,6 +44,8 @@ export interface GatewayOptions {
   llm: () => LlmConfig;
   /** VM token lifetime; a fresh token is sent at half of it */
   vmTokenTtlS: number;
+  /** the shared pool this deployment runs, if any: its planes authenticate with pool credentials */
+  pool: PlanePool | null;
 }
 
 /** The /ws/vm endpoint: authenticates planes, tracks heartbeats, validates and routes every frame. */
@@ -145,7 +148,7 @@ export class WsGateway {
     const parsed = isBinary ? null : parseFrame(AuthMsg, data.toString());
     if (!parsed?.ok) return void this.refuse(ws, 'first frame is not a valid auth frame'), null;
     const principal = await this.opts.tokens.verifyVm(parsed.value.token);
-    if (!principal) return void this.refuse(ws, 'bad or expired VM token'), null;
+    if (!principal) return this.authenticatePool(ws, parsed.value.token, parsed.value.pid);
     const vm = await getVm(this.opts.db, principal.instanceId);
     if (!vm || vm.userId !== principal.userId || vm.status === 'terminated' || vm.status === 'failed') {
       return void this.refuse(ws, 'instance unknown or ended'), null;
@@ -160,10 +163,7 @@ export class WsGateway {
     if (ws.readyState !== ws.OPEN) return null;
 
     const conn = new PlaneConnection(ws, principal, vm.connectTicketHash !== null);
-    const previous = this.byInstance.get(conn.instanceId);
-    this.byInstance.set(conn.instanceId, conn);
-    previous?.close(CloseCodes.replaced, 'REPLACED');
-    previous?.ws.terminate(); // its peer may be gone (half-open): do not wait 30 s for the close handshake
+    this.register(conn);
     await markConnected(this.opts.db, vm.id);
     this.send(conn, {
       type: 'init',
@@ -180,6 +180,40 @@ export class WsGateway {
     renew.unref();
     ws.once('close', () => clearInterval(renew));
     this.opts.logger.info({ instanceId: vm.id, userId: principal.userId }, 'plane connected');
+    this.handlers?.onConnected(conn);
+    for (const w of this.waiters.get(conn.instanceId) ?? []) w(conn);
+    return conn;
+  }
+
+  /** A newer socket of an instance replaces the older one. */
+  private register(conn: PlaneConnection): void {
+    const previous = this.byInstance.get(conn.instanceId);
+    this.byInstance.set(conn.instanceId, conn);
+    previous?.close(CloseCodes.replaced, 'REPLACED');
+    previous?.ws.terminate(); // its peer may be gone (half-open): do not wait 30 s for the close handshake
+  }
+
+  /** A plane of the shared pool: a long-lived operator credential, no instance row, no ticket. */
+  private async authenticatePool(ws: WebSocket, token: string, pid: number | undefined): Promise<PlaneConnection | null> {
+    const principal = await this.opts.tokens.verifyPool(token);
+    const pool = this.opts.pool;
+    if (!principal) return void this.refuse(ws, 'bad or expired VM token'), null;
+    if (!pool || principal.pool !== pool.name) return void this.refuse(ws, `pool ${principal.pool} is not this deployment's`), null;
+    if (ws.readyState !== ws.OPEN) return null;
+    const conn = new PlaneConnection(ws, principal, pool.isNewProcess(principal.instanceId, pid));
+    this.register(conn);
+    pool.add(conn);
+    ws.once('close', () => pool.remove(conn));
+    this.send(conn, {
+      type: 'init',
+      protocolVersion: PROTOCOL_VERSION,
+      instanceId: principal.instanceId,
+      userId: `pool:${pool.name}`,
+      orgId: `pool:${pool.name}`,
+      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+      llm: this.opts.llm(),
+    });
+    this.opts.logger.info({ instanceId: principal.instanceId, pool: pool.name }, 'pool plane connected');
     this.handlers?.onConnected(conn);
     for (const w of this.waiters.get(conn.instanceId) ?? []) w(conn);
     return conn;
@@ -212,7 +246,7 @@ export class WsGateway {
         this.handlers?.onHeartbeat?.(conn);
         conn.rssBytes = msg.rssBytes ?? null;
         conn.activeSessions = msg.activeSessions;
-        void touchHeartbeat(this.opts.db, conn.instanceId).catch(() => {});
+        if (!conn.pool) void touchHeartbeat(this.opts.db, conn.instanceId).catch(() => {});
         return;
       case 'request': {
         const instanceId = conn.instanceId;

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { LoginBody, RegisterBody, SemibotError } from '@semibot/protocol';
+import { LoginBody, OrgPatchBody, RegisterBody, SemibotError } from '@semibot/protocol';
 import { isUniqueViolation } from '../db/db.js';
 import type { AppContext } from '../context.js';
 import { decoyHash, hashPassword, verifyPassword } from '../auth/passwords.js';
 import { newApiKey } from '../auth/tokens.js';
 import { principal } from '../http/auth-hook.js';
-import { createUserWithOrg, findUserForLogin, getUserAndOrg, insertApiKey } from '../store/users.js';
+import { createUserWithOrg, findUserForLogin, getUserAndOrg, insertApiKey, setDedicatedPlanes } from '../store/users.js';
 
 export const publicAuthPaths = ['/api/v1/auth/register', '/api/v1/auth/login'];
 
@@ -39,6 +39,24 @@ export const authRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app
     const me = await getUserAndOrg(ctx.db, p.userId, p.orgId);
     if (!me) throw new SemibotError('UNAUTHORIZED', 'account no longer exists', 401);
     return me;
+  });
+
+  app.get('/org', async (req) => {
+    const p = principal(req);
+    const me = await getUserAndOrg(ctx.db, p.userId, p.orgId);
+    if (!me) throw new SemibotError('UNAUTHORIZED', 'account no longer exists', 401);
+    return me.org;
+  });
+
+  /** Dedicated planes or the shared pool, for every user of the org; its owner decides. */
+  app.patch('/org', { schema: { body: OrgPatchBody } }, async (req) => {
+    const p = principal(req);
+    const me = await getUserAndOrg(ctx.db, p.userId, p.orgId);
+    if (!me) throw new SemibotError('UNAUTHORIZED', 'account no longer exists', 401);
+    if (me.user.role !== 'owner') throw new SemibotError('FORBIDDEN', "only the org's owner can change where its sessions run", 403);
+    const org = await setDedicatedPlanes(ctx.db, p.orgId, req.body.dedicatedPlanes);
+    ctx.scheduler.forgetPlacement(p.orgId);
+    return org;
   });
 
   app.post('/api-keys', { schema: { body: z.object({ name: z.string().min(1).max(200) }) } }, async (req, reply) => {

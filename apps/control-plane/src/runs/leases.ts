@@ -8,8 +8,10 @@ export interface LeaseHolder {
   readonly lease: { owner: string; ms: number };
   activeRunIds(): string[];
   lostLease(runId: string): void;
-  dispatch(sessionId: string, userId: string): void;
+  dispatch(sessionId: string, userId: string, orgId: string): void;
   hostedUsers(): string[];
+  /** the shared pool's name and how many of its planes are connected here (none: null) */
+  pool(): { name: string; size: number } | null;
 }
 
 /**
@@ -52,11 +54,13 @@ export class LeaseKeeper {
     if (!cluster.distributed) return;
     const lostUsers = await cluster.hosts.renew(holder.hostedUsers());
     if (lostUsers.length) this.o.logger.warn({ users: lostUsers.length }, 'another replica claimed users whose planes are here');
+    const pool = holder.pool();
+    if (pool) await cluster.hosts.announcePool(pool.name, pool.size > 0);
     this.sweeps++;
     // a session whose run is driven here is skipped by kick() itself
-    for (const { sessionId, userId } of await unattendedSessions(db, holder.lease.ms)) {
+    for (const { sessionId, userId, orgId } of await unattendedSessions(db, holder.lease.ms)) {
       this.dispatched++;
-      holder.dispatch(sessionId, userId);
+      holder.dispatch(sessionId, userId, orgId);
     }
   }
 

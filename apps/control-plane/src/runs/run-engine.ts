@@ -32,6 +32,8 @@ import { newActiveRun, type ActiveRun, type RunError, type RunHost } from './act
 import { PlaneLoss } from './plane-loss.js';
 import { contextFrom, endSpan, startSpan, traceparentOf } from '@semibot/telemetry';
 
+/** placement(): this replica drives the run */
+const HERE = '';
 /** A plane that does not confirm a cancel within this time has the run cancelled for it. */
 const CANCEL_GRACE_MS = 5_000;
 export interface RunEngineOptions {
@@ -158,6 +160,8 @@ export class RunEngine implements RunHost {
     requestId?: string,
     traceparent?: string,
   ): Promise<SubmitResult> {
+    // claimed as it is stored only where it will be driven: here, when this replica hosts the plane
+    const where = await this.placement(session.userId, p.orgId);
     const result = await submitMessage(this.o.db, {
       orgId: p.orgId,
       userId: session.userId,
@@ -165,35 +169,49 @@ export class RunEngine implements RunHost {
       content,
       idempotencyKey,
       requestId: requestId ?? null,
-      // claimed as it is stored only where it will be driven: here, when this replica hosts the plane
-      claim: this.hostsHere(session.userId) ? this.lease : null,
+      claim: where === HERE ? this.lease : null,
     });
     if (!result.duplicate) {
       if (traceparent) this.traceParents.set(result.run.id, traceparent);
       // claimed as it was stored (the session was idle): no claim round trip, no delivery query
       if (result.delivery !== undefined) void this.start(result.run, result.delivery);
-      else this.dispatch(session.id, session.userId);
+      else this.route(session.id, where);
     }
     return result;
   }
 
-  /** Whether runs of this user are driven here without asking anyone (one process, or its plane is here). */
-  private hostsHere(userId: string): boolean {
-    return !this.o.cluster.distributed || this.o.scheduler.hosts(userId);
+  /**
+   * Which replica drives the runs of this user: the one their plane is connected to — for the
+   * shared pool, any replica with pool planes. Claims the user for this replica when nobody hosts
+   * them (this one will start their plane). One process: always here.
+   */
+  private async placement(userId: string, orgId: string): Promise<string> {
+    const { cluster, scheduler } = this.o;
+    if (!cluster.distributed) return HERE;
+    if (await scheduler.usesPool(orgId)) {
+      if (scheduler.pool!.size > 0) return HERE;
+      const other = await cluster.hosts.poolReplica(scheduler.pool!.name);
+      return other === null || other === cluster.replicaId ? HERE : other;
+    }
+    if (scheduler.hosts(userId)) return HERE;
+    const host = await cluster.hosts.hostFor(userId);
+    return host === cluster.replicaId ? HERE : host;
+  }
+
+  private route(sessionId: string, where: string): void {
+    if (where === HERE) return this.kick(sessionId);
+    void this.o.cluster.bus.send(where, { type: 'kick', sessionId }).catch((err) => this.o.logger.error({ err, sessionId }, 'kick not sent; the lease sweep will retry'));
   }
 
   /**
-   * Routes a session's next piece of work to the replica hosting its user's plane — this one when
-   * none does (it claims the user, and starts the plane). At most once: a lost message is found
-   * by the lease sweep.
+   * Routes a session's next piece of work to the replica that drives its user's runs (see
+   * placement). At most once: a lost message is found by the lease sweep.
    */
-  dispatch(sessionId: string, userId: string): void {
-    if (this.hostsHere(userId)) return this.kick(sessionId);
-    const { hosts, bus, replicaId } = this.o.cluster;
-    void hosts
-      .hostFor(userId)
-      .then((host) => (host === replicaId ? this.kick(sessionId) : bus.send(host, { type: 'kick', sessionId })))
-      .catch((err) => this.o.logger.error({ err, sessionId }, 'dispatch failed; the lease sweep will retry'));
+  dispatch(sessionId: string, userId: string, orgId: string): void {
+    void this.placement(userId, orgId).then(
+      (where) => this.route(sessionId, where),
+      (err) => this.o.logger.error({ err, sessionId }, 'dispatch failed; the lease sweep will retry'),
+    );
   }
 
   /**
@@ -255,7 +273,7 @@ export class RunEngine implements RunHost {
     try {
       const d = known !== undefined ? known : await deliveryOf(this.o.db, run);
       if (!d) throw new SemibotError('NOT_FOUND', 'session, agent or message no longer exists', 404);
-      const conn = await this.o.scheduler.ensurePlane({ userId: run.userId, orgId: run.orgId });
+      const conn = await this.o.scheduler.ensurePlane({ userId: run.userId, orgId: run.orgId }, { sessionId: run.sessionId });
       if (a.finalizing) return;
       if (a.cancelRequested) return void (await this.finish(a, 'cancelled'));
       a.conn = conn;
@@ -264,6 +282,8 @@ export class RunEngine implements RunHost {
         skillIndex(this.o.db, d.orgId, d.skillIds),
         mcpSpecs(this.o.db, d.orgId, d.mcpServerIds),
       ]);
+      // a pool plane reaches exactly what it is handed here (scheduler/pool.ts)
+      if (conn.pool) this.o.scheduler.pool?.assign(conn, { sessionId: d.sessionId, orgId: run.orgId, userId: run.userId }, skills.map((s) => s.id), mcpServers.map((m) => m.id));
       conn.send({ type: 'start_session', sessionId: d.sessionId, runtimeType: d.runtimeType, agent: d.agent, skills, mcpServers });
       conn.startedSessions.add(d.sessionId);
       conn.send({
@@ -372,7 +392,7 @@ export class RunEngine implements RunHost {
       if (a.span) endSpan(a.span, status === 'failed' ? (error?.message ?? a.errorFromPlane?.message ?? 'failed') : undefined, { 'semibot.status': status, 'semibot.attempt': a.run.attempt });
     }
     void this.o.log.prune(run.sessionId).catch((err) => this.o.logger.warn({ err }, 'event pruning failed'));
-    if (claimNext) this.dispatch(run.sessionId, run.userId);
+    if (claimNext) this.dispatch(run.sessionId, run.userId, run.orgId);
   }
 
   async cancel(p: Principal, sessionId: string): Promise<Run> {

@@ -7,6 +7,8 @@ import { createVm, currentVm, getVm, liveVms, markBootstrap, updateVm, type VmIn
 import type { PlaneConnection } from '../gateway/plane-connection.js';
 import type { WsGateway } from '../gateway/ws-gateway.js';
 import type { PlaneHandle, VmDriver } from './driver.js';
+import type { PlanePool } from './pool.js';
+import { orgWantsDedicatedPlanes } from '../store/users.js';
 
 export interface SchedulerOptions {
   db: Db;
@@ -22,7 +24,12 @@ export interface SchedulerOptions {
   maxAttempts: number;
   /** stop a plane that has had no run for this long; 0 = never */
   idleTimeoutMs: number;
+  /** the shared worker pool, when the deployment runs one */
+  pool: PlanePool | null;
 }
+
+/** How long an org's placement (dedicated planes or the pool) is trusted before it is read again. */
+const PLACEMENT_TTL_MS = 5_000;
 
 
 /**
@@ -41,12 +48,32 @@ export class Scheduler {
   isBusy: (userId: string) => boolean = () => false;
   idleStops = 0;
   private closing = false;
+  private readonly placements = new Map<string, { pool: boolean; at: number }>();
 
   constructor(private readonly o: SchedulerOptions) {
     if (o.idleTimeoutMs > 0) {
       this.idleSweep = setInterval(() => void this.stopIdle(), Math.max(250, Math.min(5_000, o.idleTimeoutMs / 4)));
       this.idleSweep.unref();
     }
+  }
+
+  get pool(): PlanePool | null {
+    return this.o.pool;
+  }
+
+  /** Whether the org's sessions run on the shared pool (the deployment has one, the org is not dedicated). */
+  async usesPool(orgId: string): Promise<boolean> {
+    if (!this.o.pool) return false;
+    const known = this.placements.get(orgId);
+    if (known && Date.now() - known.at < PLACEMENT_TTL_MS) return known.pool;
+    const pool = !(await orgWantsDedicatedPlanes(this.o.db, orgId));
+    if (this.placements.size > 10_000) this.placements.clear();
+    this.placements.set(orgId, { pool, at: Date.now() });
+    return pool;
+  }
+
+  forgetPlacement(orgId: string): void {
+    this.placements.delete(orgId);
   }
 
   /** Whether this replica hosts the user's plane: connected here, or being started here. */
@@ -57,7 +84,7 @@ export class Scheduler {
   /** The users whose planes this replica hosts (their claims are renewed with the leases). */
   hostedUsers(): string[] {
     const users = new Set(this.starting.keys());
-    for (const c of this.o.gateway.connections()) if (c.open) users.add(c.principal.userId);
+    for (const c of this.o.gateway.connections()) if (c.open && !c.pool) users.add(c.principal.userId);
     return [...users];
   }
 
@@ -75,6 +102,7 @@ export class Scheduler {
     const cutoff = Date.now() - this.o.idleTimeoutMs;
     for (const conn of this.o.gateway.connections()) {
       const id = conn.instanceId;
+      if (conn.pool) continue; // the pool's planes are the operator's to scale, not this replica's
       if (conn.activeRuns > 0 || this.isBusy(conn.principal.userId) || this.starting.has(conn.principal.userId)) continue;
       if ((this.lastBusy.get(id) ?? conn.connectedAt) > cutoff) continue;
       this.o.logger.info({ instanceId: id, idleMs: this.o.idleTimeoutMs }, 'stopping idle execution plane');
@@ -100,8 +128,13 @@ export class Scheduler {
     return reaped;
   }
 
-  async ensurePlane(p: Principal, opts: { bypassCooldown?: boolean } = {}): Promise<PlaneConnection> {
+  async ensurePlane(p: Principal, opts: { bypassCooldown?: boolean; sessionId?: string } = {}): Promise<PlaneConnection> {
     if (this.closing) throw new SemibotError('VM_UNAVAILABLE', 'the control plane is shutting down', 503, { retryAfterMs: 1_000 });
+    if (opts.sessionId && (await this.usesPool(p.orgId))) {
+      const conn = this.o.pool!.pick(opts.sessionId);
+      if (conn) return conn;
+      throw new SemibotError('VM_UNAVAILABLE', `no plane of the shared pool '${this.o.pool!.name}' is connected to this replica`, 503, { retryAfterMs: 5_000 });
+    }
     const connected = this.o.gateway.connectionForUser(p.userId);
     if (connected) return connected;
     const vm = await currentVm(this.o.db, p.userId);
@@ -205,6 +238,22 @@ export class Scheduler {
   }
 
   async status(p: Principal): Promise<VmStatus> {
+    if (await this.usesPool(p.orgId)) {
+      const planes = this.o.pool!.connections();
+      return {
+        instanceId: null,
+        mode: this.o.driver.mode,
+        state: planes.length ? 'ready' : 'none',
+        connected: planes.length > 0,
+        lastHeartbeatAt: planes.length ? new Date(Math.max(...planes.map((c) => c.lastHeartbeatAt))).toISOString() : null,
+        connectedAt: null,
+        bootstrapAttempts: 0,
+        lastError: planes.length ? null : `no plane of the shared pool '${this.o.pool!.name}' is connected to this replica`,
+        retryAfterMs: planes.length ? 0 : 5_000,
+        activeRuns: planes.reduce((n, c) => n + c.activeRuns, 0),
+        placement: 'pool',
+      };
+    }
     const vm = await currentVm(this.o.db, p.userId);
     const conn = vm ? this.o.gateway.connection(vm.id) : null;
     return {
@@ -218,6 +267,7 @@ export class Scheduler {
       lastError: vm?.bootstrapLastError ?? null,
       retryAfterMs: vm && !conn ? this.retryAfterMs(vm) : 0,
       activeRuns: conn?.activeRuns ?? 0,
+      placement: 'dedicated',
     };
   }
 

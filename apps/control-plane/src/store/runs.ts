@@ -153,17 +153,17 @@ export async function releaseLeases(q: Queryable, ids: string[], owner: string):
  * queued run older than `stalledMs` in a session with nothing running (the replica told to start it
  * died before it did).
  */
-export async function unattendedSessions(q: Queryable, stalledMs: number): Promise<{ sessionId: string; userId: string }[]> {
-  const rows = await q.query<{ session_id: string; user_id: string }>(
-    `SELECT session_id, user_id FROM runs WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())
+export async function unattendedSessions(q: Queryable, stalledMs: number): Promise<{ sessionId: string; userId: string; orgId: string }[]> {
+  const rows = await q.query<{ session_id: string; user_id: string; org_id: string }>(
+    `SELECT session_id, user_id, org_id FROM runs WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())
      UNION
-     SELECT q.session_id, q.user_id FROM runs q
+     SELECT q.session_id, q.user_id, q.org_id FROM runs q
       WHERE q.status = 'queued' AND q.created_at < now() - $1 * interval '1 millisecond'
         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.session_id = q.session_id AND r.status = 'running')
      LIMIT 1000`,
     [stalledMs],
   );
-  return rows.map((r) => ({ sessionId: r.session_id, userId: r.user_id }));
+  return rows.map((r) => ({ sessionId: r.session_id, userId: r.user_id, orgId: r.org_id }));
 }
 
 /** The oldest queued run's age and how many runs are queued (the queue-lag metric behind the HPA). */

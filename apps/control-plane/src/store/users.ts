@@ -15,6 +15,7 @@ const toUser = (r: Row): User => ({
 const toOrg = (r: Row): Org => ({
   id: r.id as string,
   name: r.name as string,
+  dedicatedPlanes: Boolean(r.dedicated_planes),
   createdAt: new Date(r.created_at as string).toISOString(),
 });
 
@@ -40,12 +41,23 @@ export async function findUserForLogin(q: Queryable, email: string): Promise<{ u
 
 export async function getUserAndOrg(q: Queryable, userId: string, orgId: string): Promise<{ user: User; org: Org } | null> {
   const [row] = await q.query(
-    `SELECT u.*, o.name AS org_name, o.created_at AS org_created_at
+    `SELECT u.*, o.name AS org_name, o.created_at AS org_created_at, o.dedicated_planes
        FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = $1 AND u.org_id = $2`,
     [userId, orgId],
   );
   if (!row) return null;
-  return { user: toUser(row), org: toOrg({ id: row.org_id, name: row.org_name, created_at: row.org_created_at }) };
+  return { user: toUser(row), org: toOrg({ id: row.org_id, name: row.org_name, created_at: row.org_created_at, dedicated_planes: row.dedicated_planes }) };
+}
+
+export async function setDedicatedPlanes(q: Queryable, orgId: string, dedicated: boolean): Promise<Org | null> {
+  const [row] = await q.query('UPDATE organizations SET dedicated_planes = $2 WHERE id = $1 RETURNING *', [orgId, dedicated]);
+  return row ? toOrg(row) : null;
+}
+
+/** Whether the org's users get planes of their own (else: the shared pool, when there is one). */
+export async function orgWantsDedicatedPlanes(q: Queryable, orgId: string): Promise<boolean> {
+  const [row] = await q.query<{ dedicated_planes: boolean }>('SELECT dedicated_planes FROM organizations WHERE id = $1', [orgId]);
+  return row?.dedicated_planes ?? true;
 }
 
 export async function findApiKey(q: Queryable, keyHash: string): Promise<{ userId: string; orgId: string } | null> {

@@ -77,7 +77,7 @@ export class SemiGraphRuntime implements RuntimeAdapter {
   }
 
   private async toolsFor(ctx: TurnContext): Promise<Tool[]> {
-    const tools: Tool[] = [runCommandTool(), ...memoryTools(ctx.services, ctx.agent.id)];
+    const tools: Tool[] = [runCommandTool(), ...memoryTools(ctx.services, ctx.agent.id, ctx.sessionId)];
     const usable = ctx.skills.filter((s) => {
       const missing = missingRequirements(s);
       if (missing.length === 0) return true;

@@ -3,7 +3,7 @@ import type { PlaneServices } from '../../../adapter.js';
 import type { Tool } from './tool.js';
 
 /** Long-term memory lives in the control plane; these tools write to it and search it. */
-export function memoryTools(services: PlaneServices, agentId: string): Tool[] {
+export function memoryTools(services: PlaneServices, agentId: string, sessionId: string): Tool[] {
   return [
     {
       kind: 'tool',
@@ -39,6 +39,7 @@ export function memoryTools(services: PlaneServices, agentId: string): Tool[] {
         const { results } = await services.request<{ results: MemoryHit[] }>('memory_search', {
           query: args.query,
           limit: typeof args.limit === 'number' ? args.limit : 5,
+          sessionId,
         });
         return {
           content: results.length ? results.map((r) => `- ${r.content}`).join('\n') : 'no memories match',
