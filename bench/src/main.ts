@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FULL, SMOKE } from './config.js';
@@ -15,6 +15,8 @@ import { relayThroughput } from './throughput.js';
 import { Timeline } from './timeline.js';
 import { measureGraphOverhead } from './graph-overhead.js';
 import { planeKillRecovery, socketCutRecovery, toolTurns } from './recovery.js';
+import { formatHa, haBench } from './ha.js';
+import { writeFileSync } from 'node:fs';
 
 /**
  * `npm run bench`. Flags: `--smoke` (a tiny run that writes nothing), `--cpu-prof[=dir]` (profile
@@ -54,6 +56,7 @@ async function run(): Promise<void> {
   const client = LoadClient.start();
   disposers.push(() => client.stop());
 
+  if (args.includes('--ha')) return runHa(machine, git);
   if (profDir) mkdirSync(profDir, { recursive: true });
   const cp = await startControlPlane({ llmUrl: mock.url, execArgv: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [] });
   disposers.push(() => cp.dispose());
@@ -150,6 +153,35 @@ async function run(): Promise<void> {
     });
     process.stdout.write(`results: ${path.relative(paths.root, file)}\n`);
   }
+}
+
+/**
+ * --ha: one replica vs three (PostgreSQL + Redis), side by side; needs a PostgreSQL server and a
+ * Redis (SEMIBOT_BENCH_DATABASE_URL / SEMIBOT_BENCH_REDIS_URL, default: the local ones).
+ */
+async function runHa(machine: ReturnType<typeof describeMachine>, git: ReturnType<typeof gitInfo>): Promise<void> {
+  const mock = await startMock();
+  disposers.push(() => mock.stop());
+  const client = LoadClient.start();
+  disposers.push(() => client.stop());
+  const figures = await haBench({
+    cfg,
+    client,
+    mock,
+    databaseUrl: process.env.SEMIBOT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: process.env.SEMIBOT_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    say,
+    disposers,
+  });
+  process.stdout.write(`\n${formatHa(figures)}\n\n`);
+  process.stdout.write(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${(machine.ramBytes / 2 ** 30).toFixed(1)} GiB RAM, node ${machine.node}, ${machine.os}\n`);
+  if (cfg.smoke) return;
+  const dir = path.join(paths.root, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  let file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-${git.sha}-ha.json`);
+  for (let n = 2; existsSync(file); n++) file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-${git.sha}-ha-${n}.json`);
+  writeFileSync(file, JSON.stringify({ command: 'npm run bench -- --ha', git, machine, figures }, null, 2) + '\n');
+  process.stdout.write(`results: ${path.relative(paths.root, file)}\n`);
 }
 
 /** The phases named by --only, each printed when measured. */

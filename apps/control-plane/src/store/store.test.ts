@@ -130,10 +130,10 @@ for (const backend of testDatabases) {
       expect(await renewLeases(db, [runId], { owner: 'a', ms: 150 })).toEqual(new Set([runId]));
       expect(await claimSession(db, t.session.id, { owner: 'b', ms: 60_000 })).toBeNull();
       expect(await nextAttempt(db, runId, { owner: 'b', ms: 60_000 })).toBeNull();
-      expect(await unattendedSessions(db, 60_000)).not.toContainEqual({ sessionId: t.session.id, userId: t.user.id });
+      expect(await unattendedSessions(db, 60_000)).not.toContainEqual({ sessionId: t.session.id, userId: t.user.id, orgId: t.org.id });
       // a stops renewing (it died): the sweep finds the session, b takes the run over as attempt 2
       await new Promise((r) => setTimeout(r, 250));
-      expect(await unattendedSessions(db, 60_000)).toContainEqual({ sessionId: t.session.id, userId: t.user.id });
+      expect(await unattendedSessions(db, 60_000)).toContainEqual({ sessionId: t.session.id, userId: t.user.id, orgId: t.org.id });
       const taken = await claimSession(db, t.session.id, { owner: 'b', ms: 60_000 });
       expect(taken).toMatchObject({ takeover: true, run: { id: runId, attempt: 2, leaseOwner: 'b', status: 'running' } });
       // a wakes up: its renewal and its finalisation of attempt 1 change nothing
