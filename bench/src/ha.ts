@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { BenchConfig, LatencyLevel } from './config.js';
@@ -23,7 +24,7 @@ import { relayThroughput } from './throughput.js';
 export interface HaConfigFigure {
   name: string;
   latency: LatencyFigure[];
-  relay: { eventsPerSec: number; events: number; wallMs: number; cpuUsPerEventAllReplicas: number };
+  relay: { eventsPerSec: number; events: number; wallMs: number; cpuUsPerEventAllReplicas: number; redisCpuUsPerEvent: number | null };
 }
 
 export interface HaFigures {
@@ -61,11 +62,24 @@ async function measure(name: string, ctx: BenchContext, replicas: ControlPlanePr
     say(`${name}: ${level.streams} streams added p50 ${a.p50.toFixed(2)} ms, p99 ${a.p99.toFixed(2)} ms`);
   }
   const cpu = () => replicas.reduce((n, r) => n + cpuMs(r.pid), 0);
-  const before = cpu();
+  // the Redis server's own share, when it runs on this machine (it does in CI and here)
+  const redis = redisPid();
+  const redisCpu = () => (redis === null ? 0 : cpuMs(redis));
+  const [before, redisBefore] = [cpu(), redisCpu()];
   const r = await relayThroughput(ctx);
   const cpuUsPerEventAllReplicas = ((cpu() - before) * 1000) / r.events;
-  say(`${name}: relay ${Math.round(r.eventsPerSec)} events/s, ${cpuUsPerEventAllReplicas.toFixed(1)} µs CPU/event over the replicas`);
-  return { name, latency, relay: { eventsPerSec: r.eventsPerSec, events: r.events, wallMs: r.wallMs, cpuUsPerEventAllReplicas } };
+  const redisCpuUsPerEvent = redis === null ? null : ((redisCpu() - redisBefore) * 1000) / r.events;
+  say(`${name}: relay ${Math.round(r.eventsPerSec)} events/s, ${cpuUsPerEventAllReplicas.toFixed(1)} µs CPU/event over the replicas, Redis ${redisCpuUsPerEvent?.toFixed(1) ?? '?'} µs`);
+  return { name, latency, relay: { eventsPerSec: r.eventsPerSec, events: r.events, wallMs: r.wallMs, cpuUsPerEventAllReplicas, redisCpuUsPerEvent } };
+}
+
+function redisPid(): number | null {
+  try {
+    const pid = Number(execFileSync('pgrep', ['-x', 'redis-server']).toString().split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function haBench(o: {
@@ -104,12 +118,13 @@ export async function haBench(o: {
 
 /** The side-by-side table of an --ha run. */
 export function formatHa(f: HaFigures): string {
-  const head = ['configuration', ...HA_LEVELS.flatMap((l) => [`${l.streams} stream${l.streams > 1 ? 's' : ''} added p50`, 'p99']), 'relay events/s', 'CPU µs/event (replicas)'];
+  const head = ['configuration', ...HA_LEVELS.flatMap((l) => [`${l.streams} stream${l.streams > 1 ? 's' : ''} added p50`, 'p99']), 'relay events/s', 'CPU µs/event: replicas', 'Redis'];
   const lines = f.configs.map((c) => [
     c.name,
     ...c.latency.flatMap((l) => [l.addedMs.p50.toFixed(2), l.addedMs.p99.toFixed(2)]),
     String(Math.round(c.relay.eventsPerSec)),
     c.relay.cpuUsPerEventAllReplicas.toFixed(1),
+    c.relay.redisCpuUsPerEvent?.toFixed(1) ?? '—',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
