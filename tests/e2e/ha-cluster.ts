@@ -63,7 +63,7 @@ export async function startHaCluster(opts: { replicas?: number; env?: Record<str
     DATABASE_URL: url.toString(),
     REDIS_URL: process.env.SEMIBOT_TEST_REDIS_URL!,
     JWT_SECRET: randomBytes(24).toString('hex'),
-    RUN_LEASE_MS: '1500',
+    RUN_LEASE_MS: '3000',
     VM_RECONNECT_GRACE_MS: '2000',
     SEMIBOT_DRAIN_TIMEOUT_MS: '3000',
     ...opts.env,

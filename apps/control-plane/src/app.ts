@@ -124,6 +124,8 @@ export async function createApp(
     maxAttempts: config.vmBootstrapMaxAttempts,
     idleTimeoutMs: config.vmIdleTimeoutMs,
     pool,
+    host: { owner: cluster.replicaId, ms: config.runLeaseMs },
+    poolReplica: () => (config.planePool ? cluster.hosts.poolReplica(config.planePool) : Promise.resolve(null)),
   });
   const runs = new RunEngine({
     db,
@@ -146,6 +148,7 @@ export async function createApp(
       dispatch: (sessionId, userId, orgId) => runs.dispatch(sessionId, userId, orgId),
       hostedUsers: () => scheduler.hostedUsers(),
       pool: () => (pool ? { name: pool.name, size: pool.size } : null),
+      renewPlaneHosts: () => scheduler.renewHosts(),
     },
   });
   scheduler.onPlaneExit = (instanceId, why) => runs.planeLoss.onExited(instanceId, why);

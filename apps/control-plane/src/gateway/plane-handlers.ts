@@ -73,6 +73,8 @@ export function planeHandlers(ctx: AppContext): GatewayHandlers {
   return {
     onConnected: (conn) => {
       ctx.scheduler.touch(conn.instanceId);
+      // other replicas route pool sessions here from now on, not from the next lease round
+      if (conn.pool) void ctx.cluster.hosts.announcePool(conn.pool, true).catch(() => {});
       ctx.runs.planeLoss.onConnected(conn);
     },
     onHeartbeat: (conn) => {

@@ -12,6 +12,8 @@ export interface LeaseHolder {
   hostedUsers(): string[];
   /** the shared pool's name and how many of its planes are connected here (none: null) */
   pool(): { name: string; size: number } | null;
+  /** renews this replica's claim on the planes it hosts (the database's fence on starting them) */
+  renewPlaneHosts(): Promise<void>;
 }
 
 /**
@@ -52,6 +54,7 @@ export class LeaseKeeper {
     const kept = await renewLeases(db, ids, holder.lease);
     for (const id of ids) if (!kept.has(id)) holder.lostLease(id);
     if (!cluster.distributed) return;
+    await holder.renewPlaneHosts();
     const lostUsers = await cluster.hosts.renew(holder.hostedUsers());
     if (lostUsers.length) this.o.logger.warn({ users: lostUsers.length }, 'another replica claimed users whose planes are here');
     const pool = holder.pool();

@@ -19,6 +19,7 @@ import { mcpSpecs } from '../store/mcp-servers.js';
 import {
   claimSession,
   deliveryOf,
+  releaseLeases,
   finalizeRun,
   runningRunOf,
   submitMessage,
@@ -28,6 +29,7 @@ import {
   type SubmitResult,
 } from '../store/runs.js';
 import type { Cluster, ReplicaMessage } from '../cluster/cluster.js';
+import { PlaneElsewhere } from '../scheduler/scheduler.js';
 import { newActiveRun, type ActiveRun, type RunError, type RunHost } from './active-run.js';
 import { PlaneLoss } from './plane-loss.js';
 import { contextFrom, endSpan, startSpan, traceparentOf } from '@semibot/telemetry';
@@ -121,7 +123,17 @@ export class RunEngine implements RunHost {
     if (a.detached) clearTimeout(a.detached.timer);
     a.finalizing = true; // nothing more from here: no finish, no re-delivery
     this.release(a);
+    // the plane stops working on the superseded attempt (its events would be refused anyway)
+    a.conn?.send({ type: 'cancel', sessionId: a.run.sessionId, runId: a.run.id });
     if (a.span) endSpan(a.span, 'lease lost', { 'semibot.attempt': a.run.attempt });
+  }
+
+  /** The user's plane is hosted by another replica: that one drives the run (it takes it over at once). */
+  private async handOver(a: ActiveRun, replicaId: string): Promise<void> {
+    this.o.logger.info({ runId: a.run.id, to: replicaId }, 'run handed to the replica hosting its plane');
+    this.lostLease(a.run.id);
+    await releaseLeases(this.o.db, [a.run.id], this.lease.owner);
+    await this.o.cluster.bus.send(replicaId, { type: 'kick', sessionId: a.run.sessionId });
   }
 
   activeRunIds(): string[] {
@@ -299,6 +311,7 @@ export class RunEngine implements RunHost {
       this.o.scheduler.touch(conn.instanceId);
       log.info({ instanceId: conn.instanceId }, 'run delivered to plane');
     } catch (err) {
+      if (err instanceof PlaneElsewhere) return this.handOver(a, err.replicaId);
       const e = SemibotError.is(err) ? err : new SemibotError('INTERNAL_ERROR', (err as Error).message, 500);
       if (!SemibotError.is(err)) log.error({ err }, 'run delivery failed');
       await this.finish(a, 'failed', { code: e.code, message: e.message, retryAfterMs: e.extra.retryAfterMs });

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { CloseCodes, SemibotError, type VmStatus } from '@semibot/protocol';
 import { isUniqueViolation, type Db } from '../db/db.js';
 import { newTicket, type Principal, type Tokens } from '../auth/tokens.js';
-import { createVm, currentVm, getVm, liveVms, markBootstrap, updateVm, type VmInstance } from '../store/vms.js';
+import { createVm, currentVm, getVm, liveVms, markBootstrap, renewPlaneHosts, updateVm, type VmInstance } from '../store/vms.js';
 import type { PlaneConnection } from '../gateway/plane-connection.js';
 import type { WsGateway } from '../gateway/ws-gateway.js';
 import type { PlaneHandle, VmDriver } from './driver.js';
@@ -26,6 +26,17 @@ export interface SchedulerOptions {
   idleTimeoutMs: number;
   /** the shared worker pool, when the deployment runs one */
   pool: PlanePool | null;
+  /** this replica's claim on the planes it starts (renewed with the run leases) */
+  host: { owner: string; ms: number };
+  /** a replica with planes of the pool connected (the cluster's view); null when none has any */
+  poolReplica: () => Promise<string | null>;
+}
+
+/** The user's plane is hosted by another replica (its claim has not lapsed): runs go there. */
+export class PlaneElsewhere extends Error {
+  constructor(readonly replicaId: string) {
+    super(`the plane is hosted by replica ${replicaId}`);
+  }
 }
 
 /** How long an org's placement (dedicated planes or the pool) is trusted before it is read again. */
@@ -74,6 +85,43 @@ export class Scheduler {
 
   forgetPlacement(orgId: string): void {
     this.placements.delete(orgId);
+  }
+
+  /**
+   * A plane of the shared pool for this session: one connected here, else the replica that has
+   * some takes the run (PlaneElsewhere); with none anywhere, waits (bounded) for one to dial in.
+   */
+  private async poolPlane(sessionId: string): Promise<PlaneConnection> {
+    const pool = this.o.pool!;
+    const until = Date.now() + this.o.connectTimeoutMs;
+    for (;;) {
+      const conn = pool.pick(sessionId);
+      if (conn) return conn;
+      const other = await this.o.poolReplica();
+      if (other !== null && other !== this.o.host.owner) throw new PlaneElsewhere(other);
+      if (Date.now() >= until || this.closing) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new SemibotError('VM_UNAVAILABLE', `no plane of the shared pool '${pool.name}' is connected`, 503, { retryAfterMs: 5_000 });
+  }
+
+  /**
+   * Renews this replica's claim on the planes it hosts. A plane whose claim lapsed and was taken
+   * by another replica (this one stalled past it) is stopped here: its user's runs are driven there.
+   */
+  async renewHosts(): Promise<void> {
+    const users = this.hostedUsers();
+    const kept = await renewPlaneHosts(this.o.db, users, this.o.host);
+    for (const userId of users) {
+      if (kept.has(userId) || this.starting.has(userId)) continue;
+      const conn = this.o.gateway.connectionForUser(userId);
+      if (!conn) continue;
+      this.o.logger.warn({ userId, instanceId: conn.instanceId }, 'another replica hosts this plane now: stopping the one here');
+      const handle = this.handles.get(conn.instanceId);
+      this.handles.delete(conn.instanceId); // stopped on purpose: not a crash
+      conn.close(CloseCodes.goingAway, 'hosted elsewhere');
+      await handle?.stop();
+    }
   }
 
   /** Whether this replica hosts the user's plane: connected here, or being started here. */
@@ -130,11 +178,7 @@ export class Scheduler {
 
   async ensurePlane(p: Principal, opts: { bypassCooldown?: boolean; sessionId?: string } = {}): Promise<PlaneConnection> {
     if (this.closing) throw new SemibotError('VM_UNAVAILABLE', 'the control plane is shutting down', 503, { retryAfterMs: 1_000 });
-    if (opts.sessionId && (await this.usesPool(p.orgId))) {
-      const conn = this.o.pool!.pick(opts.sessionId);
-      if (conn) return conn;
-      throw new SemibotError('VM_UNAVAILABLE', `no plane of the shared pool '${this.o.pool!.name}' is connected to this replica`, 503, { retryAfterMs: 5_000 });
-    }
+    if (opts.sessionId && (await this.usesPool(p.orgId))) return this.poolPlane(opts.sessionId);
     const connected = this.o.gateway.connectionForUser(p.userId);
     if (connected) return connected;
     const vm = await currentVm(this.o.db, p.userId);
@@ -177,7 +221,9 @@ export class Scheduler {
   private async bootstrap(p: Principal, previous: VmInstance | null): Promise<PlaneConnection> {
     const row = await this.liveRow(p, previous);
     const { ticket, hash } = newTicket();
-    const vm = await markBootstrap(this.o.db, row.id, hash);
+    const marked = await markBootstrap(this.o.db, row.id, hash, this.o.host);
+    if ('hostedBy' in marked) throw new PlaneElsewhere(marked.hostedBy);
+    const vm = marked;
     const log = this.o.logger.child({ instanceId: vm.id, userId: p.userId, attempt: vm.bootstrapAttempts });
     const startedAt = Date.now();
     let handle: PlaneHandle | null = null;

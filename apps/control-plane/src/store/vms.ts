@@ -59,15 +59,33 @@ export async function createVm(q: Queryable, input: { userId: string; orgId: str
   return toVm(row!);
 }
 
-/** Records a bootstrap: a fresh one-time ticket, one more attempt, status provisioning. */
-export async function markBootstrap(q: Queryable, id: string, ticketHash: string): Promise<VmInstance> {
+/**
+ * Records a bootstrap by `host.owner`: a fresh one-time ticket, one more attempt, status
+ * provisioning — unless another replica hosts the plane (its claim has not lapsed): then nothing
+ * changes and that replica is returned.
+ */
+export async function markBootstrap(q: Queryable, id: string, ticketHash: string, host: { owner: string; ms: number }): Promise<VmInstance | { hostedBy: string }> {
   const [row] = await q.query(
     `UPDATE user_vm_instances SET status = 'provisioning', connect_ticket_hash = $2,
-            bootstrap_attempts = bootstrap_attempts + 1, last_bootstrap_at = now()
-      WHERE id = $1 RETURNING *`,
-    [id, ticketHash],
+            bootstrap_attempts = bootstrap_attempts + 1, last_bootstrap_at = now(),
+            host_replica = $3, host_until = now() + $4 * interval '1 millisecond'
+      WHERE id = $1 AND (host_replica IS NULL OR host_replica = $3 OR host_until < now()) RETURNING *`,
+    [id, ticketHash, host.owner, host.ms],
   );
-  return toVm(row!);
+  if (row) return toVm(row);
+  const [holder] = await q.query<{ host_replica: string }>('SELECT host_replica FROM user_vm_instances WHERE id = $1', [id]);
+  return { hostedBy: holder?.host_replica ?? 'unknown' };
+}
+
+/** Renews this replica's claim on the planes of these users; returns the users it still hosts. */
+export async function renewPlaneHosts(q: Queryable, userIds: string[], host: { owner: string; ms: number }): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const rows = await q.query<{ user_id: string }>(
+    `UPDATE user_vm_instances SET host_until = now() + $3 * interval '1 millisecond'
+      WHERE user_id = ANY($1::uuid[]) AND host_replica = $2 AND status NOT IN ('terminated', 'failed') RETURNING user_id`,
+    [userIds, host.owner, host.ms],
+  );
+  return new Set(rows.map((r) => r.user_id));
 }
 
 export async function updateVm(

@@ -33,10 +33,23 @@ export class McpHub {
   }
 
   private async stdioTools(server: StdioSpec): Promise<Tool[]> {
-    const { client, tools } = await this.connect(server);
+    const { tools } = await this.connect(server);
     return tools.map((t) =>
       mcpTool(server, t, async (args, signal) => {
-        const r = await client.callTool({ name: t.name, arguments: args }, undefined, { signal, timeout: 120_000 });
+        const call = async () => {
+          // the client of the moment: a server that died since the tools were listed is started again
+          const { client } = await this.connect(server);
+          return client.callTool({ name: t.name, arguments: args }, undefined, { signal, timeout: 120_000 });
+        };
+        let r;
+        try {
+          r = await call();
+        } catch (err) {
+          // the server died after this turn listed its tools and before its exit was seen: nothing was
+          // sent, so calling once more (on a server started again) cannot run the tool twice
+          if (!/Not connected/.test((err as Error).message)) throw err;
+          r = await call();
+        }
         return { content: r.content ?? r.toolResult, isError: r.isError === true };
       }),
     );
