@@ -21,7 +21,9 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 
 describe('deploy/: Kubernetes manifests, compose file and Dockerfiles', () => {
   it('every Kubernetes object validates against its API schema', async () => {
-    expect(manifests.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Service']);
+    expect(manifests.map((m) => m.kind).sort()).toEqual([
+      'ConfigMap', 'Deployment', 'Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'PersistentVolumeClaim', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Service',
+    ]);
     for (const m of manifests) {
       const [group, version] = m.apiVersion.includes('/') ? m.apiVersion.split('/') : ['', m.apiVersion];
       const mod = (await import(`kubernetes-models/${group ? `${group}/` : ''}${version}/${m.kind}`)) as Record<string, new (d: unknown) => { validate(): void }>;
@@ -30,7 +32,7 @@ describe('deploy/: Kubernetes manifests, compose file and Dockerfiles', () => {
   });
 
   it('the gateway has probes on the real health routes, a drain window, and is what the Service, PDB and HPA point at', () => {
-    const [gw] = of('Deployment');
+    const gw = of('Deployment').find((d) => d.metadata.name === 'semibot-gateway');
     const pod = gw!.spec.template;
     const c = pod.spec.containers[0];
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
@@ -46,14 +48,18 @@ describe('deploy/: Kubernetes manifests, compose file and Dockerfiles', () => {
     // the HPA scales on a metric /metrics really exposes
     const metric = hpa.spec.metrics.find((x: { type: string }) => x.type === 'External').external.metric.name;
     expect(readFileSync(path.join(root, 'apps/control-plane/src/http/metrics.ts'), 'utf8')).toContain(`name: '${metric}'`);
-    const claims = pod.spec.volumes.map((v: { persistentVolumeClaim?: { claimName: string } }) => v.persistentVolumeClaim?.claimName);
-    expect(claims).toContain(of('PersistentVolumeClaim')[0]!.metadata.name);
+    const pvcs = of('PersistentVolumeClaim').map((c) => c.metadata.name);
+    for (const d of of('Deployment')) {
+      for (const v of d.spec.template.spec.volumes as { persistentVolumeClaim?: { claimName: string } }[]) {
+        if (v.persistentVolumeClaim) expect(pvcs).toContain(v.persistentVolumeClaim.claimName);
+      }
+    }
     expect(of('Ingress')[0]!.spec.rules[0].http.paths[0].backend.service.name).toBe(of('Service')[0]!.metadata.name);
   });
 
   it('the configuration they set is configuration the control plane reads, and it loads', () => {
     const cm = of('ConfigMap')[0]!.data!;
-    const gw = of('Deployment')[0]!.spec.template.spec.containers[0];
+    const gw = of('Deployment').find((d) => d.metadata.name === 'semibot-gateway')!.spec.template.spec.containers[0];
     // the secret's keys, as the manifest's header tells the operator to create them
     const header = readFileSync(path.join(deploy, 'kubernetes', 'semibot.yaml'), 'utf8');
     const secretKeys = [...header.matchAll(/--from-literal=(\w+)=/g)].map((m) => m[1]!);
@@ -65,13 +71,34 @@ describe('deploy/: Kubernetes manifests, compose file and Dockerfiles', () => {
     expect(config).toMatchObject({ env: 'production', host: '0.0.0.0', port: 8080, replicaId: 'semibot-gateway-abc', runLeaseMs: 10_000 });
   });
 
+  it('the pool planes mint their own credential for the configured pool and dial the gateway Service, never seeing the secret', () => {
+    const pool = of('Deployment').find((d) => d.metadata.name === 'semibot-pool')!.spec.template.spec;
+    const cm = of('ConfigMap')[0]!.data!;
+    const [init] = pool.initContainers;
+    expect(init.command.join(' ')).toContain(`pool-token.js --pool ${cm.SEMIBOT_PLANE_POOL}`);
+    expect(init.env.find((e: { name: string }) => e.name === 'JWT_SECRET').valueFrom.secretKeyRef.name).toBe('semibot');
+    const plane = pool.containers[0];
+    expect(plane.envFrom).toBeUndefined();
+    expect(JSON.stringify(plane.env)).not.toContain('secretKeyRef');
+    const env = Object.fromEntries(plane.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+    expect(env.SEMIBOT_CONTROL_URL).toBe(`ws://${of('Service')[0]!.metadata.name}/ws/vm`);
+    // the plane reads exactly these settings
+    const runtimeMain = readFileSync(path.join(root, 'apps/runtime/src/main.ts'), 'utf8');
+    for (const name of Object.keys(env)) expect(runtimeMain).toContain(name);
+  });
+
   it('the compose file runs three gateways on Postgres + Redis behind the balancer, with settings that load', () => {
     const compose = parseAllDocuments(readFileSync(path.join(deploy, 'compose.yaml'), 'utf8'), { merge: true })[0]!.toJS() as {
       services: Record<string, { environment?: Record<string, string>; build?: { dockerfile: string } }>;
     };
     const gateways = Object.keys(compose.services).filter((s) => s.startsWith('gateway-'));
     expect(gateways).toEqual(['gateway-1', 'gateway-2', 'gateway-3']);
-    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['postgres', 'redis', 'lb']));
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['postgres', 'redis', 'lb', 'pool-tokens', 'pool-1', 'pool-2']));
+    for (const name of ['pool-1', 'pool-2']) {
+      const env = compose.services[name]!.environment!;
+      expect(env.SEMIBOT_CONTROL_URL).toBe('ws://lb:8080/ws/vm');
+      expect((compose.services['pool-tokens'] as unknown as { command: string[] }).command.join(' ')).toContain(`> ${env.SEMIBOT_VM_TOKEN_FILE!.replace(/\d$/, '$$$$i')}`);
+    }
     const haproxy = readFileSync(path.join(deploy, 'haproxy.cfg'), 'utf8');
     for (const g of gateways) {
       expect(haproxy).toContain(`${g}:8080 check`);

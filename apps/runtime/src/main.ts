@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import type { LlmProvider } from '@semibot/llm';
 import type { LlmConfig } from '@semibot/protocol';
@@ -21,7 +22,8 @@ const required = (name: string) => {
   return v;
 };
 const url = required('SEMIBOT_CONTROL_URL');
-const token = required('SEMIBOT_VM_TOKEN');
+// a pool plane's credential may come from a file (a Kubernetes or compose secret volume)
+const token = env.SEMIBOT_VM_TOKEN_FILE ? readFileSync(env.SEMIBOT_VM_TOKEN_FILE, 'utf8').trim() : required('SEMIBOT_VM_TOKEN');
 const home = env.SEMIBOT_HOME ?? process.cwd();
 // same redaction rule as the control plane: no secret reaches a log line, whatever is logged
 const logger = pino({
