@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startPlatform, waitFor, type Platform } from './harness.js';
+import { apiAt, startPlatform, waitFor, type Platform } from './harness.js';
 
 /**
  * A real HA deployment on this machine: N control-plane replicas on one PostgreSQL database and
@@ -114,7 +114,7 @@ export async function startHaCluster(opts: { replicas?: number; env?: Record<str
   await waitFor(async () => (await fetch(`${lbUrl}/readyz`).catch(() => null))?.ok, 15_000);
   // the balancer used like one control plane: the same api/user/chat helpers, over its address
   const lb: Platform = { ...replicas[0]!, url: lbUrl };
-  lb.api = (method, p, o) => fetchJson(lbUrl, method, p, o);
+  lb.api = apiAt(lbUrl);
   lb.user = async () => {
     const r = await lb.api('POST', '/auth/register', { body: { email: `ha-${randomBytes(6).toString('hex')}@example.com`, password: 'correct horse battery' } });
     if (r.status !== 201) throw new Error(`register failed: ${r.status} ${JSON.stringify(r.body)}`);
@@ -150,19 +150,4 @@ export async function startHaCluster(opts: { replicas?: number; env?: Record<str
       rmSync(home, { recursive: true, force: true });
     },
   };
-}
-
-async function fetchJson(base: string, method: string, p: string, o: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = { ...o.headers };
-  if (o.token) headers.authorization = `Bearer ${o.token}`;
-  if (o.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${base}/api/v1${p}`, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    /* keep the text */
-  }
-  return { status: res.status, body: body as any, headers: res.headers };
 }

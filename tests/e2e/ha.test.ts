@@ -26,6 +26,19 @@ async function followToDone(first: Platform, via: Platform, token: string, sessi
   return { frames, reconnects };
 }
 
+/** A user's session warmed by one turn through the balancer, then a `/slow n 60` run started: who drives it. */
+async function startSlowRun(ha: HaCluster, n: number) {
+  const { token, sessionId } = await ha.lb.chat();
+  const warm = await readSse(await postStream(ha.lb, token, sessionId, 'warm up'), { until: (f) => f.event === 'done' });
+  expect(warm.at(-1)?.data).toMatchObject({ status: 'completed' });
+  const runId = (await post(ha.lb, token, sessionId, `/slow ${n} 60`)).body.runId as string;
+  const driver = (await waitFor(async () => {
+    const i = await ha.driverOf(runId);
+    return i >= 0 ? i + 1 : null;
+  })) - 1;
+  return { token, sessionId, warm, runId, driver };
+}
+
 describe.skipIf(haUnavailable)('HA: three replicas behind haproxy, on PostgreSQL and Redis', () => {
   let ha: HaCluster;
   beforeAll(async () => {
@@ -144,14 +157,7 @@ describe.skipIf(haUnavailable)('HA: three replicas behind haproxy, on PostgreSQL
 
   // last: it leaves two replicas
   it('kill -9 of the replica driving a run mid-stream: clients resume through the balancer, the run completes once', async () => {
-    const { token, sessionId } = await ha.lb.chat();
-    const warm = await readSse(await postStream(ha.lb, token, sessionId, 'warm up'), { until: (f) => f.event === 'done' });
-    const started = await post(ha.lb, token, sessionId, '/slow 40 60');
-    const runId = started.body.runId;
-    const driver = await waitFor(async () => {
-      const i = await ha.driverOf(runId);
-      return i >= 0 ? i + 1 : null;
-    }).then((i) => i - 1);
+    const { token, sessionId, warm, runId, driver } = await startSlowRun(ha, 40);
     const doomed = ha.replicas[driver]!;
     // one client on the doomed replica itself, one through the balancer; both resume through the balancer
     const onDoomed = followToDone(doomed, ha.lb, token, sessionId, runId, warm.at(-1)!.id!);
@@ -218,15 +224,7 @@ describe.skipIf(haUnavailable)('HA with the shared worker pool: pool planes dial
   });
 
   it('kill -9 of the replica driving a pool run: its pool plane reconnects elsewhere, the run completes once', async () => {
-    const { token, sessionId } = await ha.lb.chat();
-    const warm = await readSse(await postStream(ha.lb, token, sessionId, 'warm up'), { until: (f) => f.event === 'done' });
-    expect(warm.at(-1)?.data).toMatchObject({ status: 'completed' });
-    const started = await post(ha.lb, token, sessionId, '/slow 40 60');
-    const runId = started.body.runId;
-    const driver = await waitFor(async () => {
-      const i = await ha.driverOf(runId);
-      return i >= 0 ? i + 1 : null;
-    }).then((i) => i - 1);
+    const { token, sessionId, warm, runId, driver } = await startSlowRun(ha, 40);
     const viaLb = followToDone(ha.lb, ha.lb, token, sessionId, runId, warm.at(-1)!.id!);
     await new Promise((r) => setTimeout(r, 700));
     await ha.stop(driver, 'SIGKILL');
@@ -241,10 +239,7 @@ describe.skipIf(haUnavailable)('HA with the shared worker pool: pool planes dial
   }, 90_000);
 
   it('kill -9 of the pool plane running a turn: the run resumes on the other pool plane, once', async () => {
-    const { token, sessionId } = await ha.lb.chat();
-    const warm = await readSse(await postStream(ha.lb, token, sessionId, 'warm up'), { until: (f) => f.event === 'done' });
-    const started = await post(ha.lb, token, sessionId, '/slow 30 60');
-    const runId = started.body.runId;
+    const { token, sessionId, warm, runId } = await startSlowRun(ha, 30);
     const events = await follow((signal) => openEvents(ha.lb, token, sessionId, warm.at(-1)!.id!, signal), { stopWhen: (f) => f.event === 'done' });
     await events.next((f) => f.event === 'text' && f.data.text === 'tok5 ');
     const busy = await waitFor(busyPlane);

@@ -69,25 +69,7 @@ export async function startPlatform(opts: { env?: Record<string, string>; home?:
   });
   const port = Number(new URL(url).port);
 
-  const api: Platform['api'] = async (method, p, o = {}) => {
-    const headers: Record<string, string> = { ...o.headers };
-    if (o.token) headers.authorization = `Bearer ${o.token}`;
-    let body: string | undefined = o.rawBody;
-    if (o.body !== undefined) {
-      body = JSON.stringify(o.body);
-      headers['content-type'] ??= 'application/json';
-    }
-    if (o.rawBody !== undefined) headers['content-type'] ??= 'application/json';
-    const res = await fetch(`${url}/api/v1${p}`, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      /* not JSON: keep the text */
-    }
-    return { status: res.status, body: parsed as any, headers: res.headers };
-  };
+  const api = apiAt(url);
 
   const platform: Platform = {
     url,
@@ -119,6 +101,29 @@ export async function startPlatform(opts: { env?: Record<string, string>; home?:
     },
   };
   return platform;
+}
+
+/** The JSON API under /api/v1 of whatever answers at `url` (a control plane, or a balancer in front of several). */
+export function apiAt(url: string): Platform['api'] {
+  return async (method, p, o = {}) => {
+    const headers: Record<string, string> = { ...o.headers };
+    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    let body: string | undefined = o.rawBody;
+    if (o.body !== undefined) {
+      body = JSON.stringify(o.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    if (o.rawBody !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await fetch(`${url}/api/v1${p}`, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    return { status: res.status, body: parsed as any, headers: res.headers };
+  };
 }
 
 export function cleanupHome(p: Platform): void {
