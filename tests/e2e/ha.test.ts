@@ -155,7 +155,27 @@ describe.skipIf(haUnavailable)('HA: three replicas behind haproxy, on PostgreSQL
     expect(ha.lbLog.filter((l) => / -?\d+\/-?\d+\/-?\d+\/-?\d+\/\+?\d+ 5\d\d /.test(l))).toEqual([]);
   }, 120_000);
 
-  // last: it leaves two replicas
+  // these two take a replica away each: they run last
+  it('SIGTERM drains: /readyz fails at once, a run still going after the drain window moves to another replica and completes once', async () => {
+    const { token, sessionId, warm, runId, driver } = await startSlowRun(ha, 80); // ~4.8 s, past the 3 s drain window
+    const draining = ha.replicas[driver]!;
+    const viaLb = followToDone(ha.lb, ha.lb, token, sessionId, runId, warm.at(-1)!.id!);
+    await new Promise((r) => setTimeout(r, 500));
+    const stopping = ha.stop(driver, 'SIGTERM');
+    await waitFor(async () => (await fetch(`${draining.url}/readyz`).catch(() => null))?.status === 503, 2_000, 20);
+    const stoppedIn = performance.now();
+    await stopping;
+    expect(performance.now() - stoppedIn).toBeLessThan(10_000);
+    expect(await waitRun(ha.lb, token, runId, undefined, 40_000)).toMatchObject({ status: 'completed' });
+    const { frames } = await viaLb;
+    const ofRun = frames.filter((f) => f.data.runId === runId);
+    expect(strictlyIncreasing(frames)).toBe(true);
+    expect(ofRun.filter((f) => f.event === 'done')).toHaveLength(1);
+    expect(clientText(ofRun)).toBe(slowText(80));
+    const [row] = await ha.sql<{ attempt: number }>('SELECT attempt FROM runs WHERE id = $1', [runId]);
+    expect(row!.attempt).toBeGreaterThanOrEqual(2); // handed over, not finished by the draining replica
+  }, 90_000);
+
   it('kill -9 of the replica driving a run mid-stream: clients resume through the balancer, the run completes once', async () => {
     const { token, sessionId, warm, runId, driver } = await startSlowRun(ha, 40);
     const doomed = ha.replicas[driver]!;

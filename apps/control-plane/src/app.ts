@@ -245,6 +245,8 @@ export async function createApp(
     async drain() {
       // a load balancer stops sending new work once /readyz fails; runs in flight get time to end
       ready = false;
+      runs.startDraining();
+      leases.stopSweeping();
       const until = Date.now() + config.drainTimeoutMs;
       while (runs.activeCount > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
       if (runs.activeCount > 0) {
@@ -254,6 +256,7 @@ export async function createApp(
         await releaseLeases(db, ids, runs.lease.owner).catch((err) => logger.warn({ err }, 'lease hand-over failed'));
         logger.warn({ runs: ids.length }, 'drain timed out: runs handed over to other replicas');
       }
+      await scheduler.stopAndRelease((userId) => cluster.hosts.release(userId)).catch((err) => logger.warn({ err }, 'releasing planes failed'));
     },
     async close() {
       ready = false;

@@ -28,6 +28,7 @@ export interface LeaseHolder {
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private sweeping = true;
   sweeps = 0;
   dispatched = 0;
 
@@ -53,7 +54,7 @@ export class LeaseKeeper {
     const ids = holder.activeRunIds();
     const kept = await renewLeases(db, ids, holder.lease);
     for (const id of ids) if (!kept.has(id)) holder.lostLease(id);
-    if (!cluster.distributed) return;
+    if (!cluster.distributed || !this.sweeping) return;
     await holder.renewPlaneHosts();
     const lostUsers = await cluster.hosts.renew(holder.hostedUsers());
     if (lostUsers.length) this.o.logger.warn({ users: lostUsers.length }, 'another replica claimed users whose planes are here');
@@ -65,6 +66,11 @@ export class LeaseKeeper {
       this.dispatched++;
       holder.dispatch(sessionId, userId, orgId);
     }
+  }
+
+  /** Keeps renewing what this replica drives, but takes nothing over any more (draining). */
+  stopSweeping(): void {
+    this.sweeping = false;
   }
 
   stop(): void {

@@ -36,6 +36,8 @@ import { contextFrom, endSpan, startSpan, traceparentOf } from '@semibot/telemet
 
 /** placement(): this replica drives the run */
 const HERE = '';
+/** placement() while draining: nobody now — another replica's sweep starts the run shortly */
+const LATER = '-';
 /** A plane that does not confirm a cancel within this time has the run cancelled for it. */
 const CANCEL_GRACE_MS = 5_000;
 export interface RunEngineOptions {
@@ -67,6 +69,7 @@ export class RunEngine implements RunHost {
   /** session id → the run of it driven here */
   private readonly activeSessions = new Map<string, string>();
   readonly lease: Lease;
+  private draining = false;
   private readonly kicks = new Map<string, Promise<void>>();
   /** trace context of the request that submitted a run, until the run starts */
   private readonly traceParents = new Map<string, string>();
@@ -136,6 +139,11 @@ export class RunEngine implements RunHost {
     await this.o.cluster.bus.send(replicaId, { type: 'kick', sessionId: a.run.sessionId });
   }
 
+  /** From now on this replica starts nothing new (SIGTERM): what it drives may finish. */
+  startDraining(): void {
+    this.draining = true;
+  }
+
   activeRunIds(): string[] {
     return [...this.active.keys()];
   }
@@ -199,6 +207,7 @@ export class RunEngine implements RunHost {
    */
   private async placement(userId: string, orgId: string): Promise<string> {
     const { cluster, scheduler } = this.o;
+    if (this.draining) return LATER;
     if (!cluster.distributed) return HERE;
     if (await scheduler.usesPool(orgId)) {
       if (scheduler.pool!.size > 0) return HERE;
@@ -211,6 +220,7 @@ export class RunEngine implements RunHost {
   }
 
   private route(sessionId: string, where: string): void {
+    if (where === LATER) return;
     if (where === HERE) return this.kick(sessionId);
     void this.o.cluster.bus.send(where, { type: 'kick', sessionId }).catch((err) => this.o.logger.error({ err, sessionId }, 'kick not sent; the lease sweep will retry'));
   }
@@ -234,6 +244,7 @@ export class RunEngine implements RunHost {
     const prev = this.kicks.get(sessionId) ?? Promise.resolve();
     const next = prev
       .then(async () => {
+        if (this.draining) return; // a draining replica takes no new work; the others' sweeps do
         if (this.activeSessions.has(sessionId)) return; // its run is driven here; its end kicks again
         const claimed = await claimSession(this.o.db, sessionId, this.lease);
         if (!claimed) return;

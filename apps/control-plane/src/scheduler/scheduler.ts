@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { CloseCodes, SemibotError, type VmStatus } from '@semibot/protocol';
 import { isUniqueViolation, type Db } from '../db/db.js';
 import { newTicket, type Principal, type Tokens } from '../auth/tokens.js';
-import { createVm, currentVm, getVm, liveVms, markBootstrap, renewPlaneHosts, updateVm, type VmInstance } from '../store/vms.js';
+import { createVm, currentVm, getVm, liveVms, markBootstrap, releasePlaneHosts, renewPlaneHosts, updateVm, type VmInstance } from '../store/vms.js';
 import type { PlaneConnection } from '../gateway/plane-connection.js';
 import type { WsGateway } from '../gateway/ws-gateway.js';
 import type { PlaneHandle, VmDriver } from './driver.js';
@@ -332,6 +332,17 @@ export class Scheduler {
       if (!SemibotError.is(err)) throw err;
     }
     return this.status(p);
+  }
+
+  /**
+   * Stops every plane here and gives up this replica's claims on them (draining): another replica
+   * starts a user's plane on the user's next piece of work instead of waiting for the claims to lapse.
+   */
+  async stopAndRelease(release: (userId: string) => Promise<void>): Promise<void> {
+    const users = this.hostedUsers();
+    await this.stopAll();
+    await releasePlaneHosts(this.o.db, this.o.host.owner);
+    await Promise.all(users.map((u) => release(u).catch(() => {})));
   }
 
   async stopAll(): Promise<void> {

@@ -77,6 +77,11 @@ export async function markBootstrap(q: Queryable, id: string, ticketHash: string
   return { hostedBy: holder?.host_replica ?? 'unknown' };
 }
 
+/** Gives up every claim of this replica (it is stopping): others may start those planes at once. */
+export async function releasePlaneHosts(q: Queryable, owner: string): Promise<void> {
+  await q.query(`UPDATE user_vm_instances SET host_until = now() - interval '1 millisecond' WHERE host_replica = $1`, [owner]);
+}
+
 /** Renews this replica's claim on the planes of these users; returns the users it still hosts. */
 export async function renewPlaneHosts(q: Queryable, userIds: string[], host: { owner: string; ms: number }): Promise<Set<string>> {
   if (userIds.length === 0) return new Set();
