@@ -58,8 +58,8 @@ export async function createApp(
   /** an already started openDb (main.ts starts it early); opened here when absent */
   database?: ReturnType<typeof openDb>,
 ): Promise<App> {
-  if (config.vmMode !== 'process') {
-    throw new Error(`SEMIBOT_VM_MODE=${config.vmMode} is not available in this build; use 'process'`);
+  if (config.vmMode !== 'process' && config.vmMode !== 'local') {
+    throw new Error(`SEMIBOT_VM_MODE=${config.vmMode} is not available in this build; use 'process' or 'local'`);
   }
   // The database boots (embedded PGlite: on its own thread) while everything below is built: the
   // server is given a Db that waits for it, and nothing queries before listen().
@@ -126,6 +126,8 @@ export async function createApp(
     pool,
     host: { owner: cluster.replicaId, ms: config.runLeaseMs },
     poolReplica: () => (config.planePool ? cluster.hosts.poolReplica(config.planePool) : Promise.resolve(null)),
+    defaultMode: config.vmMode,
+    publicWsUrl: config.publicWsUrl ?? null,
   });
   const runs = new RunEngine({
     db,

@@ -31,7 +31,13 @@ export const AgentCreateBody = z.object({
 });
 export const AgentPatchBody = z.object(agentFields).partial();
 /** PATCH /org (the org's owner only) */
-export const OrgPatchBody = z.object({ dedicatedPlanes: z.boolean() }).strict();
+export const OrgPatchBody = z
+  .object({ dedicatedPlanes: z.boolean(), defaultVmMode: z.enum(VmModes).nullable() })
+  .partial()
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'nothing to change');
+/** PATCH /auth/me: the caller's own settings (null: inherit from the agent, the org, the default) */
+export const MePatchBody = z.object({ vmMode: z.enum(VmModes).nullable() }).strict();
 export const SessionCreateBody = z.object({
   agentId: z.string().min(1).max(100),
   title: z.string().max(500).optional(),

@@ -13,6 +13,8 @@ export interface User {
   email: string;
   name: string | null;
   role: string;
+  /** where this user's plane runs; null: the agent's, the org's or the deployment's default */
+  vmMode: VmMode | null;
   createdAt: string;
 }
 export interface Org {
@@ -20,6 +22,8 @@ export interface Org {
   name: string;
   /** true: the org's users get planes of their own; false: its sessions run on the shared pool (when the deployment has one) */
   dedicatedPlanes: boolean;
+  /** the org's VM mode for users and agents that set none; null: the deployment's default */
+  defaultVmMode: VmMode | null;
   createdAt: string;
 }
 export interface AuthResult {
@@ -89,6 +93,19 @@ export interface VmStatus {
   activeRuns: number;
   /** where this user's sessions run: a plane of their own, or the deployment's shared pool */
   placement: 'dedicated' | 'pool';
+  /** the VM mode the next plane of this user starts in, and where that came from (user > agent > org > default) */
+  resolvedMode: { mode: VmMode; from: 'user' | 'agent' | 'org' | 'default' };
+}
+
+/** POST /vm/connect: what `semibot-runtime connect` needs to dial in as the caller's plane. */
+export interface VmConnectGrant {
+  instanceId: string;
+  /** the plane's credential (scoped to the caller), renewed over the socket */
+  token: string;
+  /** one-time: the first connect presents it */
+  ticket: string;
+  /** the WebSocket URL, when the deployment names one (SEMIBOT_PUBLIC_WS_URL); else derive it from the server URL */
+  wsUrl: string | null;
 }
 
 export interface Skill {

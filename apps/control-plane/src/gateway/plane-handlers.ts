@@ -75,6 +75,8 @@ export function planeHandlers(ctx: AppContext): GatewayHandlers {
       ctx.scheduler.touch(conn.instanceId);
       // other replicas route pool sessions here from now on, not from the next lease round
       if (conn.pool) void ctx.cluster.hosts.announcePool(conn.pool, true).catch(() => {});
+      // a plane that dialled in here (its user's own machine, through the balancer) makes this replica its host
+      else void ctx.cluster.hosts.renew([conn.principal.userId]).catch(() => {});
       ctx.runs.planeLoss.onConnected(conn);
     },
     onHeartbeat: (conn) => {

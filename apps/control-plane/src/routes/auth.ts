@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { LoginBody, OrgPatchBody, RegisterBody, SemibotError } from '@semibot/protocol';
+import { LoginBody, MePatchBody, OrgPatchBody, RegisterBody, SemibotError } from '@semibot/protocol';
 import { isUniqueViolation } from '../db/db.js';
 import type { AppContext } from '../context.js';
 import { decoyHash, hashPassword, verifyPassword } from '../auth/passwords.js';
 import { newApiKey } from '../auth/tokens.js';
 import { principal } from '../http/auth-hook.js';
-import { createUserWithOrg, findUserForLogin, getUserAndOrg, insertApiKey, setDedicatedPlanes } from '../store/users.js';
+import { createUserWithOrg, findUserForLogin, getUserAndOrg, insertApiKey, patchOrg, setUserVmMode } from '../store/users.js';
 
 export const publicAuthPaths = ['/api/v1/auth/register', '/api/v1/auth/login'];
 
@@ -54,9 +54,17 @@ export const authRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app
     const me = await getUserAndOrg(ctx.db, p.userId, p.orgId);
     if (!me) throw new SemibotError('UNAUTHORIZED', 'account no longer exists', 401);
     if (me.user.role !== 'owner') throw new SemibotError('FORBIDDEN', "only the org's owner can change where its sessions run", 403);
-    const org = await setDedicatedPlanes(ctx.db, p.orgId, req.body.dedicatedPlanes);
+    const org = await patchOrg(ctx.db, p.orgId, req.body);
     ctx.scheduler.forgetPlacement(p.orgId);
     return org;
+  });
+
+  /** The caller's own settings: where their plane runs (takes effect when their next plane starts). */
+  app.patch('/auth/me', { schema: { body: MePatchBody } }, async (req) => {
+    const p = principal(req);
+    const user = await setUserVmMode(ctx.db, p.userId, p.orgId, req.body.vmMode);
+    if (!user) throw new SemibotError('UNAUTHORIZED', 'account no longer exists', 401);
+    return user;
   });
 
   app.post('/api-keys', { schema: { body: z.object({ name: z.string().min(1).max(200) }) } }, async (req, reply) => {

@@ -27,4 +27,7 @@ export const runAndVmRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async 
   app.get('/vm/status', async (req) => ctx.scheduler.status(principal(req)));
 
   app.post('/vm/rebootstrap', async (req) => ctx.scheduler.rebootstrap(principal(req)));
+
+  /** `semibot-runtime connect` on the user's own machine: credentials to dial in as the caller's plane. */
+  app.post('/vm/connect', async (req, reply) => reply.status(201).send(await ctx.scheduler.grantLocal(principal(req))));
 };

@@ -296,7 +296,7 @@ export class RunEngine implements RunHost {
     try {
       const d = known !== undefined ? known : await deliveryOf(this.o.db, run);
       if (!d) throw new SemibotError('NOT_FOUND', 'session, agent or message no longer exists', 404);
-      const conn = await this.o.scheduler.ensurePlane({ userId: run.userId, orgId: run.orgId }, { sessionId: run.sessionId });
+      const conn = await this.o.scheduler.ensurePlane({ userId: run.userId, orgId: run.orgId }, { sessionId: run.sessionId, agentId: d.agent.id });
       if (a.finalizing) return;
       if (a.cancelRequested) return void (await this.finish(a, 'cancelled'));
       a.conn = conn;

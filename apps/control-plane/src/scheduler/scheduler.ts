@@ -1,14 +1,14 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { CloseCodes, SemibotError, type VmStatus } from '@semibot/protocol';
+import { CloseCodes, SemibotError, type VmConnectGrant, type VmMode, type VmStatus } from '@semibot/protocol';
 import { isUniqueViolation, type Db } from '../db/db.js';
 import { newTicket, type Principal, type Tokens } from '../auth/tokens.js';
-import { createVm, currentVm, getVm, liveVms, markBootstrap, releasePlaneHosts, renewPlaneHosts, updateVm, type VmInstance } from '../store/vms.js';
+import { createVm, currentVm, getVm, issueTicket, liveVms, markBootstrap, releasePlaneHosts, renewPlaneHosts, updateVm, type VmInstance } from '../store/vms.js';
 import type { PlaneConnection } from '../gateway/plane-connection.js';
 import type { WsGateway } from '../gateway/ws-gateway.js';
 import type { PlaneHandle, VmDriver } from './driver.js';
 import type { PlanePool } from './pool.js';
-import { orgWantsDedicatedPlanes } from '../store/users.js';
+import { orgWantsDedicatedPlanes, vmModeSettings } from '../store/users.js';
 
 export interface SchedulerOptions {
   db: Db;
@@ -30,6 +30,10 @@ export interface SchedulerOptions {
   host: { owner: string; ms: number };
   /** a replica with planes of the pool connected (the cluster's view); null when none has any */
   poolReplica: () => Promise<string | null>;
+  /** the VM mode of users, agents and orgs that set none (SEMIBOT_VM_MODE) */
+  defaultMode: VmMode;
+  /** what a local plane dials, when the deployment names it */
+  publicWsUrl: string | null;
 }
 
 /** The user's plane is hosted by another replica (its claim has not lapsed): runs go there. */
@@ -150,7 +154,8 @@ export class Scheduler {
     const cutoff = Date.now() - this.o.idleTimeoutMs;
     for (const conn of this.o.gateway.connections()) {
       const id = conn.instanceId;
-      if (conn.pool) continue; // the pool's planes are the operator's to scale, not this replica's
+      // the pool's planes are the operator's, a local plane is its user's machine: not this replica's to stop
+      if (conn.pool || !this.handles.has(id)) continue;
       if (conn.activeRuns > 0 || this.isBusy(conn.principal.userId) || this.starting.has(conn.principal.userId)) continue;
       if ((this.lastBusy.get(id) ?? conn.connectedAt) > cutoff) continue;
       this.o.logger.info({ instanceId: id, idleMs: this.o.idleTimeoutMs }, 'stopping idle execution plane');
@@ -176,7 +181,7 @@ export class Scheduler {
     return reaped;
   }
 
-  async ensurePlane(p: Principal, opts: { bypassCooldown?: boolean; sessionId?: string } = {}): Promise<PlaneConnection> {
+  async ensurePlane(p: Principal, opts: { bypassCooldown?: boolean; sessionId?: string; agentId?: string } = {}): Promise<PlaneConnection> {
     if (this.closing) throw new SemibotError('VM_UNAVAILABLE', 'the control plane is shutting down', 503, { retryAfterMs: 1_000 });
     if (opts.sessionId && (await this.usesPool(p.orgId))) return this.poolPlane(opts.sessionId);
     const connected = this.o.gateway.connectionForUser(p.userId);
@@ -186,6 +191,13 @@ export class Scheduler {
     if (live) return live;
     const inflight = this.starting.get(p.userId);
     if (inflight) return inflight;
+    const mode = await this.resolveMode(p.userId, opts.agentId ?? null);
+    if (mode.mode === 'local') return this.localPlane(p.userId);
+    if (mode.mode !== this.o.driver.mode) {
+      throw new SemibotError('VM_UNAVAILABLE', `VM mode '${mode.mode}' (the ${mode.from}'s setting) is not available in this build: it runs 'process' and 'local' planes`, 503, {
+        retryAfterMs: this.o.cooldownMs,
+      });
+    }
     if (vm && !opts.bypassCooldown) {
       const wait = this.retryAfterMs(vm);
       if (wait > 0) {
@@ -200,16 +212,68 @@ export class Scheduler {
     return start;
   }
 
+  /** VM mode: user > agent > org > the deployment's default (SEMIBOT_VM_MODE). */
+  async resolveMode(userId: string, agentId: string | null): Promise<VmStatus['resolvedMode']> {
+    const s = await vmModeSettings(this.o.db, userId, agentId);
+    if (s.user) return { mode: s.user, from: 'user' };
+    if (s.agent) return { mode: s.agent, from: 'agent' };
+    if (s.org) return { mode: s.org, from: 'org' };
+    return { mode: this.o.defaultMode, from: 'default' };
+  }
+
+  /** `local`: nothing to start — the user's own machine dials in (`semibot-runtime connect`); wait for it, bounded. */
+  private async localPlane(userId: string): Promise<PlaneConnection> {
+    const until = Date.now() + this.o.connectTimeoutMs;
+    for (;;) {
+      const conn = this.o.gateway.connectionForUser(userId);
+      if (conn) return conn;
+      if (Date.now() >= until || this.closing) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new SemibotError(
+      'VM_UNAVAILABLE',
+      'your machine is not connected: run `semibot-runtime connect --server <this server> --api-key <an API key of yours>` on it (the console\'s plane page shows the exact command)',
+      503,
+      { retryAfterMs: 5_000 },
+    );
+  }
+
+  /**
+   * Hands the caller's own machine the credentials to dial in as their plane (POST /vm/connect):
+   * a `local` instance (a plane of another mode the user had is stopped), a one-time ticket, and
+   * a VM token scoped to the caller. The caller's VM mode must resolve to `local`.
+   */
+  async grantLocal(p: Principal): Promise<VmConnectGrant> {
+    const mode = await this.resolveMode(p.userId, null);
+    if (mode.mode !== 'local') {
+      throw new SemibotError('CONFLICT', `your VM mode is '${mode.mode}' (the ${mode.from}'s setting): set it to 'local' first (PATCH /api/v1/auth/me {"vmMode":"local"})`, 409);
+    }
+    let vm = await currentVm(this.o.db, p.userId);
+    if (vm && vm.status !== 'terminated' && vm.status !== 'failed' && vm.mode !== 'local') {
+      // the user moves from a plane started here to their own machine
+      this.o.gateway.connection(vm.id)?.close(1000, 'vm mode changed');
+      const handle = this.handles.get(vm.id);
+      this.handles.delete(vm.id);
+      await handle?.stop();
+      await updateVm(this.o.db, vm.id, { status: 'terminated' });
+      vm = null;
+    }
+    const row = vm && vm.status !== 'terminated' && vm.status !== 'failed' ? vm : await this.liveRow(p, vm, 'local');
+    const { ticket, hash } = newTicket();
+    await issueTicket(this.o.db, row.id, hash);
+    return { instanceId: row.id, token: await this.o.tokens.signVm({ ...p, instanceId: row.id }), ticket, wsUrl: this.o.publicWsUrl };
+  }
+
   private retryAfterMs(vm: VmInstance): number {
     if (vm.status === 'failed' && vm.bootstrapLastError) return this.o.cooldownMs;
     if (!vm.bootstrapLastError || !vm.lastBootstrapAt) return 0;
     return Math.max(0, Date.parse(vm.lastBootstrapAt) + this.o.cooldownMs - Date.now());
   }
 
-  private async liveRow(p: Principal, vm: VmInstance | null): Promise<VmInstance> {
+  private async liveRow(p: Principal, vm: VmInstance | null, mode: VmMode = this.o.driver.mode): Promise<VmInstance> {
     if (vm && vm.status !== 'terminated' && vm.status !== 'failed') return vm;
     try {
-      return await createVm(this.o.db, { userId: p.userId, orgId: p.orgId, mode: this.o.driver.mode });
+      return await createVm(this.o.db, { userId: p.userId, orgId: p.orgId, mode });
     } catch (err) {
       // Another replica created it first: use theirs.
       const again = isUniqueViolation(err) ? await currentVm(this.o.db, p.userId) : null;
@@ -284,6 +348,7 @@ export class Scheduler {
   }
 
   async status(p: Principal): Promise<VmStatus> {
+    const resolvedMode = await this.resolveMode(p.userId, null);
     if (await this.usesPool(p.orgId)) {
       const planes = this.o.pool!.connections();
       return {
@@ -298,13 +363,14 @@ export class Scheduler {
         retryAfterMs: planes.length ? 0 : 5_000,
         activeRuns: planes.reduce((n, c) => n + c.activeRuns, 0),
         placement: 'pool',
+        resolvedMode,
       };
     }
     const vm = await currentVm(this.o.db, p.userId);
     const conn = vm ? this.o.gateway.connection(vm.id) : null;
     return {
       instanceId: vm?.id ?? null,
-      mode: vm?.mode ?? this.o.driver.mode,
+      mode: vm?.mode ?? resolvedMode.mode,
       state: vm?.status ?? 'none',
       connected: conn !== null,
       lastHeartbeatAt: conn ? new Date(conn.lastHeartbeatAt).toISOString() : (vm?.lastHeartbeatAt ?? null),
@@ -314,6 +380,7 @@ export class Scheduler {
       retryAfterMs: vm && !conn ? this.retryAfterMs(vm) : 0,
       activeRuns: conn?.activeRuns ?? 0,
       placement: 'dedicated',
+      resolvedMode,
     };
   }
 

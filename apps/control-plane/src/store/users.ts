@@ -10,12 +10,14 @@ const toUser = (r: Row): User => ({
   email: r.email as string,
   name: (r.name as string | null) ?? null,
   role: r.role as string,
+  vmMode: (r.vm_mode as User['vmMode']) ?? null,
   createdAt: new Date(r.created_at as string).toISOString(),
 });
 const toOrg = (r: Row): Org => ({
   id: r.id as string,
   name: r.name as string,
   dedicatedPlanes: Boolean(r.dedicated_planes),
+  defaultVmMode: (r.default_vm_mode as Org['defaultVmMode']) ?? null,
   createdAt: new Date(r.created_at as string).toISOString(),
 });
 
@@ -41,16 +43,42 @@ export async function findUserForLogin(q: Queryable, email: string): Promise<{ u
 
 export async function getUserAndOrg(q: Queryable, userId: string, orgId: string): Promise<{ user: User; org: Org } | null> {
   const [row] = await q.query(
-    `SELECT u.*, o.name AS org_name, o.created_at AS org_created_at, o.dedicated_planes
+    `SELECT u.*, o.name AS org_name, o.created_at AS org_created_at, o.dedicated_planes, o.default_vm_mode AS org_vm_mode
        FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = $1 AND u.org_id = $2`,
     [userId, orgId],
   );
   if (!row) return null;
-  return { user: toUser(row), org: toOrg({ id: row.org_id, name: row.org_name, created_at: row.org_created_at, dedicated_planes: row.dedicated_planes }) };
+  return {
+    user: toUser(row),
+    org: toOrg({ id: row.org_id, name: row.org_name, created_at: row.org_created_at, dedicated_planes: row.dedicated_planes, default_vm_mode: row.org_vm_mode }),
+  };
 }
 
-export async function setDedicatedPlanes(q: Queryable, orgId: string, dedicated: boolean): Promise<Org | null> {
-  const [row] = await q.query('UPDATE organizations SET dedicated_planes = $2 WHERE id = $1 RETURNING *', [orgId, dedicated]);
+export async function setUserVmMode(q: Queryable, userId: string, orgId: string, mode: User['vmMode']): Promise<User | null> {
+  const [row] = await q.query('UPDATE users SET vm_mode = $3 WHERE id = $1 AND org_id = $2 RETURNING *', [userId, orgId, mode]);
+  return row ? toUser(row) : null;
+}
+
+type Mode = User['vmMode'];
+/** The VM mode chain's stored links: the user's, the agent's (when a run names one), the org's. */
+export async function vmModeSettings(q: Queryable, userId: string, agentId: string | null): Promise<{ user: Mode; agent: Mode; org: Mode }> {
+  const [row] = await q.query<{ user_mode: Mode; agent_mode: Mode; org_mode: Mode }>(
+    `SELECT u.vm_mode AS user_mode, a.default_vm_mode AS agent_mode, o.default_vm_mode AS org_mode
+       FROM users u JOIN organizations o ON o.id = u.org_id
+       LEFT JOIN agents a ON a.id = $2 AND a.org_id = u.org_id
+      WHERE u.id = $1`,
+    [userId, agentId],
+  );
+  return { user: row?.user_mode ?? null, agent: row?.agent_mode ?? null, org: row?.org_mode ?? null };
+}
+
+export async function patchOrg(q: Queryable, orgId: string, patch: { dedicatedPlanes?: boolean | undefined; defaultVmMode?: Org['defaultVmMode'] | undefined }): Promise<Org | null> {
+  const [row] = await q.query(
+    `UPDATE organizations SET dedicated_planes = COALESCE($2, dedicated_planes),
+            default_vm_mode = CASE WHEN $3::boolean THEN $4 ELSE default_vm_mode END
+      WHERE id = $1 RETURNING *`,
+    [orgId, patch.dedicatedPlanes ?? null, 'defaultVmMode' in patch, patch.defaultVmMode ?? null],
+  );
   return row ? toOrg(row) : null;
 }
 

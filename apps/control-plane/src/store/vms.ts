@@ -77,6 +77,15 @@ export async function markBootstrap(q: Queryable, id: string, ticketHash: string
   return { hostedBy: holder?.host_replica ?? 'unknown' };
 }
 
+/** A fresh one-time ticket for a plane that starts itself (`local`): the next first connect presents it. */
+export async function issueTicket(q: Queryable, id: string, ticketHash: string): Promise<void> {
+  await q.query(
+    `UPDATE user_vm_instances SET status = CASE WHEN status = 'ready' THEN status ELSE 'provisioning' END, connect_ticket_hash = $2,
+            last_bootstrap_at = now(), bootstrap_last_error = NULL WHERE id = $1`,
+    [id, ticketHash],
+  );
+}
+
 /** Gives up every claim of this replica (it is stopping): others may start those planes at once. */
 export async function releasePlaneHosts(q: Queryable, owner: string): Promise<void> {
   await q.query(`UPDATE user_vm_instances SET host_until = now() - interval '1 millisecond' WHERE host_replica = $1`, [owner]);

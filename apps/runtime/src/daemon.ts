@@ -1,0 +1,93 @@
+import pino, { type Logger } from 'pino';
+import type { LlmProvider } from '@semibot/llm';
+import type { LlmConfig } from '@semibot/protocol';
+import { initTracing } from '@semibot/telemetry';
+import { ControlConnection } from './connection.js';
+import { SessionManager } from './session-manager.js';
+import { SemiGraphRuntime } from './runtimes/semigraph/runtime.js';
+
+export interface DaemonOptions {
+  /** the control plane's /ws/vm */
+  url: string;
+  token: string;
+  /** one-time ticket of a new plane */
+  ticket?: string | undefined;
+  /** the plane's disk: checkpoints, short-term memory, skill cache */
+  home: string;
+  logLevel: string;
+  instanceId?: string | undefined;
+  /** the control plane refused the credential for good (a retry cannot help) */
+  onFatal(reason: string): void;
+}
+
+export interface Daemon {
+  logger: Logger;
+  /** stops cleanly: turns abort (they checkpoint), a final snapshot, then the socket closes */
+  stop(): Promise<void>;
+}
+
+/**
+ * The execution-plane daemon: dials /ws/vm, hosts sessions, runs turns. Started by the control
+ * plane (process mode: credentials in the environment, main.ts), by an operator (a pool plane), or
+ * by a user on their own machine (`semibot-runtime connect`, connect.ts).
+ */
+export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  // same redaction rule as the control plane: no secret reaches a log line, whatever is logged
+  const logger = pino({
+    level: o.logLevel,
+    base: { service: 'runtime', instanceId: o.instanceId, pid: process.pid },
+    redact: { paths: ['token', 'ticket', 'apiKey', '*.token', '*.ticket', '*.apiKey', '*.llm.apiKey', '*.headers', '*.env', '*.authorization'], censor: '[redacted]' },
+  });
+  const tracing = await initTracing('semibot-runtime');
+  let llm: LlmConfig | null = null;
+  let provider: LlmProvider | null = null;
+  // The LLM SDK loads while the socket connects (not before it): the first turn needs it, the
+  // connection does not, and loading it up front would delay a cold start by its import time.
+  const llmSdk = import('@semibot/llm');
+  const semigraph = new SemiGraphRuntime({
+    provider: async () => (provider ??= (await llmSdk).createOpenAICompatibleProvider(llm!)),
+    defaultModel: () => llm!.model,
+    maxSteps: Number(process.env.SEMIBOT_MAX_STEPS ?? 8),
+  });
+  const connection: ControlConnection = new ControlConnection({
+    url: o.url,
+    token: o.token,
+    ticket: o.ticket,
+    logger,
+    onInit(init) {
+      if (!llm || llm.baseUrl !== init.llm.baseUrl || llm.apiKey !== init.llm.apiKey) provider = null;
+      llm = init.llm;
+      logger.info('connected to control plane');
+    },
+    onMessage: (msg) => sessions.handle(msg),
+    load: () => sessions.load(),
+    onFatal: (reason) => o.onFatal(reason),
+  });
+  const sessions = new SessionManager({
+    home: o.home,
+    logger,
+    adapters: { semigraph },
+    send: (msg) => connection.send(msg),
+    services: {
+      request: (method, params, sessionId) => connection.request(method, params, sessionId),
+      fire: (method, params) => connection.send({ type: 'fire_and_forget', method, params }),
+    },
+  });
+  connection.connect();
+  return {
+    logger,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        sessions.abortAll();
+        const stop = () => {
+          connection.close();
+          void semigraph.close();
+          void tracing.shutdown().finally(resolve);
+          setTimeout(resolve, 1_000).unref();
+        };
+        // the snapshots are read from disk first; the socket gets 100 ms more to send them
+        void sessions.snapshotAll().finally(() => setTimeout(stop, 100).unref());
+        setTimeout(stop, 2_000).unref(); // a disk that hangs must not keep the plane alive
+      }),
+  };
+}
