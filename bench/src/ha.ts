@@ -40,6 +40,7 @@ export const HA_LEVELS: LatencyLevel[] = [
 
 async function freshDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = new pg.Client({ connectionString: serverUrl });
+  admin.on('error', () => {}); // a terminated idle connection at the end is expected
   await admin.connect();
   const name = `semibot_bench_${randomBytes(5).toString('hex')}`;
   await admin.query(`CREATE DATABASE ${name}`);

@@ -56,6 +56,9 @@ export async function startHaCluster(opts: { replicas?: number; env?: Record<str
   const url = new URL(serverUrl);
   url.pathname = `/${dbName}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+  // dropping the database at the end terminates whatever is still connected: expected, not a failure
+  pool.on('error', () => {});
+  admin.on('error', () => {});
 
   const home = mkdtempSync(path.join(tmpdir(), 'semibot-ha-'));
   const names = Array.from({ length: n }, (_, i) => `r${i}-${randomBytes(2).toString('hex')}`);
