@@ -145,6 +145,13 @@ export async function startHaCluster(opts: { replicas?: number; env?: Record<str
       await replicas[i]!.stop(signal);
     },
     async close() {
+      // the replicas' warnings and errors, for a failure's post-mortem (SEMIBOT_HA_LOGS=1 prints them)
+      if (process.env.SEMIBOT_HA_LOGS) {
+        for (const [i, r] of replicas.entries()) {
+          const lines = r.logs.join('').split('\n').filter((l) => /"level":(40|50|60)/.test(l));
+          process.stderr.write(`--- ${names[i]}: ${lines.length} warnings/errors\n${lines.slice(-80).join('\n')}\n`);
+        }
+      }
       haproxy.kill('SIGTERM');
       await Promise.all(replicas.map((r) => r.stop()));
       await pool.end();

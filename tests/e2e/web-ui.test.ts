@@ -1,7 +1,14 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { cleanupHome, startPlatform, waitFor, type Platform } from './harness.js';
 import { lastEventIdOf, launchChromium, screenshotDir, startCutProxy, type Browser, type CutProxy } from './browser.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * The web console in real Chromium against the real control plane (which serves it at `/`):
@@ -194,11 +201,28 @@ describe('web console in Chromium', () => {
     await waitFor(async () => (await page.getByTestId('plane-state').textContent()) === 'ready');
     const details = page.getByRole('definition');
     expect(await details.first().textContent()).toBe('process');
-    expect(await page.content()).not.toContain('semibot-runtime connect');
+    expect(await page.content()).not.toContain('semibot-runtime connect'); // only for VM mode local
     await shot('07-plane');
     await page.getByRole('button', { name: 'Rebootstrap' }).click();
     await waitFor(async () => (await page.getByRole('button', { name: 'Rebootstrap' }).isEnabled()) && (await page.getByTestId('plane-state').textContent()) === 'ready', 30_000);
-  }, 60_000);
+
+    // "my own machine": the panel shows the exact command, with a key made for it; run as shown, it connects
+    await page.getByLabel('My own machine (semibot-runtime connect)').check();
+    await page.getByRole('button', { name: 'Create a key for this machine' }).click();
+    await waitFor(async () => /--api-key sbk_\S+$/.test((await page.getByTestId('connect-command').textContent()) ?? ''));
+    const command = (await page.getByTestId('connect-command').textContent())!;
+    expect(command).toMatch(new RegExp(`^npx semibot-runtime connect --server ${proxy.url.replace(/[.:/]/g, '\\$&')} --api-key sbk_`));
+    await shot('07b-connect-machine');
+    const [npx, ...rest] = command.split(' ');
+    const machine = spawn(npx!, [...rest, '--home', mkdtempSync(path.join(tmpdir(), 'semibot-machine-'))], { cwd: root, stdio: 'ignore' });
+    try {
+      await page.getByText('Your machine is connected.').waitFor({ timeout: 30_000 });
+    } finally {
+      machine.kill('SIGKILL');
+    }
+    await page.getByLabel('Here (a process beside the control plane)').check();
+    await page.getByText('(from the user\'s setting)').waitFor();
+  }, 90_000);
 
   it('manages agents, skills, MCP servers and memories, in light and dark; signs out and in', async () => {
     await page.goto(`${proxy.url}/agents`); // a deep link: served by the SPA fallback

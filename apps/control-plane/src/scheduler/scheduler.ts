@@ -189,10 +189,11 @@ export class Scheduler {
     const vm = await currentVm(this.o.db, p.userId);
     const live = vm && this.o.gateway.connection(vm.id);
     if (live) return live;
-    const inflight = this.starting.get(p.userId);
-    if (inflight) return inflight;
     const mode = await this.resolveMode(p.userId, opts.agentId ?? null);
     if (mode.mode === 'local') return this.localPlane(p.userId);
+    // no await between this check and `starting.set` below: two turns of one user start one plane
+    const inflight = this.starting.get(p.userId);
+    if (inflight) return inflight;
     if (mode.mode !== this.o.driver.mode) {
       throw new SemibotError('VM_UNAVAILABLE', `VM mode '${mode.mode}' (the ${mode.from}'s setting) is not available in this build: it runs 'process' and 'local' planes`, 503, {
         retryAfterMs: this.o.cooldownMs,
@@ -258,7 +259,7 @@ export class Scheduler {
       await updateVm(this.o.db, vm.id, { status: 'terminated' });
       vm = null;
     }
-    const row = vm && vm.status !== 'terminated' && vm.status !== 'failed' ? vm : await this.liveRow(p, vm, 'local');
+    const row = await this.liveRow(p, vm, 'local');
     const { ticket, hash } = newTicket();
     await issueTicket(this.o.db, row.id, hash);
     return { instanceId: row.id, token: await this.o.tokens.signVm({ ...p, instanceId: row.id }), ticket, wsUrl: this.o.publicWsUrl };
@@ -271,7 +272,10 @@ export class Scheduler {
   }
 
   private async liveRow(p: Principal, vm: VmInstance | null, mode: VmMode = this.o.driver.mode): Promise<VmInstance> {
-    if (vm && vm.status !== 'terminated' && vm.status !== 'failed') return vm;
+    if (vm && vm.status !== 'terminated' && vm.status !== 'failed') {
+      if (vm.mode === mode) return vm;
+      await updateVm(this.o.db, vm.id, { status: 'terminated' }); // the user's VM mode changed: a new instance
+    }
     try {
       return await createVm(this.o.db, { userId: p.userId, orgId: p.orgId, mode });
     } catch (err) {

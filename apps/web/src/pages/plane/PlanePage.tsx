@@ -9,6 +9,7 @@ import { Button } from '../../components/ui/Button.js';
 import { Card, PageHeader } from '../../components/ui/Card.js';
 import { ErrorNotice } from '../../components/ui/ErrorNotice.js';
 import { useCountdown } from './useCountdown.js';
+import { ConnectMachine } from './ConnectMachine.js';
 
 const explain: Record<VmStatus['state'], string> = {
   none: 'No execution plane yet: one starts with your first message.',
@@ -86,6 +87,7 @@ export function PlanePage() {
           </dl>
         </Card>
       )}
+      {s && <ConnectMachine status={s} />}
     </div>
   );
 }
