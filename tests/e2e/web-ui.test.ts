@@ -195,33 +195,35 @@ describe('web console in Chromium', () => {
     await shot('06-usage');
   }, 40_000);
 
-  it('shows the execution plane and rebootstraps it; no command that does not exist yet', async () => {
+  it('shows the execution plane, rebootstraps it, and connects the user\'s own machine with the command it shows', async () => {
     await page.getByRole('link', { name: 'Execution plane', exact: true }).click();
     await page.waitForURL('**/plane');
     await waitFor(async () => (await page.getByTestId('plane-state').textContent()) === 'ready');
     const details = page.getByRole('definition');
     expect(await details.first().textContent()).toBe('process');
-    expect(await page.content()).not.toContain('semibot-runtime connect'); // only for VM mode local
+    expect(await page.getByTestId('connect-command').count()).toBe(0); // only for VM mode local
     await shot('07-plane');
     await page.getByRole('button', { name: 'Rebootstrap' }).click();
     await waitFor(async () => (await page.getByRole('button', { name: 'Rebootstrap' }).isEnabled()) && (await page.getByTestId('plane-state').textContent()) === 'ready', 30_000);
 
     // "my own machine": the panel shows the exact command, with a key made for it; run as shown, it connects
-    await page.getByLabel('My own machine (semibot-runtime connect)').check();
+    // the choice shows once the server has it (the radio follows GET /vm/status)
+    await page.getByLabel('My own machine (semibot-runtime connect)').click();
     await page.getByRole('button', { name: 'Create a key for this machine' }).click();
     await waitFor(async () => /--api-key sbk_\S+$/.test((await page.getByTestId('connect-command').textContent()) ?? ''));
     const command = (await page.getByTestId('connect-command').textContent())!;
     expect(command).toMatch(new RegExp(`^npx semibot-runtime connect --server ${proxy.url.replace(/[.:/]/g, '\\$&')} --api-key sbk_`));
-    await shot('07b-connect-machine');
     const [npx, ...rest] = command.split(' ');
     const machine = spawn(npx!, [...rest, '--home', mkdtempSync(path.join(tmpdir(), 'semibot-machine-'))], { cwd: root, stdio: 'ignore' });
     try {
       await page.getByText('Your machine is connected.').waitFor({ timeout: 30_000 });
+      expect(await details.first().textContent()).toBe('local');
+      await shot('07b-connect-machine');
     } finally {
       machine.kill('SIGKILL');
     }
-    await page.getByLabel('Here (a process beside the control plane)').check();
-    await page.getByText('(from the user\'s setting)').waitFor();
+    await page.getByLabel('Here (a process beside the control plane)').click();
+    await waitFor(async () => (await page.getByTestId('connect-command').count()) === 0);
   }, 90_000);
 
   it('manages agents, skills, MCP servers and memories, in light and dark; signs out and in', async () => {

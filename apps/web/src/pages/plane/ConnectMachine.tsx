@@ -69,7 +69,13 @@ export function ConnectMachine({ status }: { status: VmStatus }) {
             )}
             {key && <p className="text-xs text-amber-600 dark:text-amber-400">The key is shown once: keep the command somewhere safe.</p>}
             {newKey.error && <ErrorNotice error={errorOf(newKey.error)} onRetry={() => newKey.mutate()} />}
-            <p className="text-sm text-zinc-500">{status.connected ? 'Your machine is connected.' : 'Waiting for your machine to connect…'}</p>
+            <p className="text-sm text-zinc-500">
+              {status.mode === 'local' && status.connected
+                ? 'Your machine is connected.'
+                : status.connected
+                  ? `Your current ${status.mode} plane keeps serving until your machine connects.`
+                  : 'Waiting for your machine to connect…'}
+            </p>
           </section>
         )}
       </div>
