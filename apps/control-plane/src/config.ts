@@ -58,6 +58,14 @@ const EnvSchema = z.object({
   VM_TOKEN_TTL_S: z.coerce.number().int().positive().default(600),
   /** command that starts a plane in `process` mode; default: this repo's runtime daemon */
   SEMIBOT_RUNTIME_ENTRY: optionalString,
+  /** the plane image of `docker` mode (deploy/build-plane-image.sh); unset: no docker mode */
+  SEMIBOT_DOCKER_IMAGE: optionalString,
+  /** the Docker Engine API socket @default /var/run/docker.sock */
+  SEMIBOT_DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+  /** CPUs per plane container @default 1 */
+  SEMIBOT_DOCKER_CPUS: z.coerce.number().positive().default(1),
+  /** memory per plane container, MiB @default 1024 */
+  SEMIBOT_DOCKER_MEMORY_MB: z.coerce.number().int().positive().default(1024),
   /** the shared worker pool's name: sessions of orgs not marked dedicated run on its planes; unset: every user gets a plane of their own */
   SEMIBOT_PLANE_POOL: optionalString,
   /** this replica's name in leases and logs; default: host-pid-random (a restarted replica is a new one) */
@@ -101,6 +109,7 @@ export interface Config {
   /** null: embedded (one process; the replica is called `embedded`) */
   replicaId: string | null;
   planePool: string | null;
+  docker: { image: string; socketPath: string; cpus: number; memoryBytes: number } | null;
   runLeaseMs: number;
   drainTimeoutMs: number;
 }
@@ -144,6 +153,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runtimeEntry: e.SEMIBOT_RUNTIME_ENTRY,
     replicaId: e.REDIS_URL ? (e.SEMIBOT_REPLICA_ID ?? newReplicaId()) : null,
     planePool: e.SEMIBOT_PLANE_POOL ?? null,
+    docker: e.SEMIBOT_DOCKER_IMAGE
+      ? { image: e.SEMIBOT_DOCKER_IMAGE, socketPath: e.SEMIBOT_DOCKER_SOCKET, cpus: e.SEMIBOT_DOCKER_CPUS, memoryBytes: e.SEMIBOT_DOCKER_MEMORY_MB * 2 ** 20 }
+      : null,
     runLeaseMs: e.RUN_LEASE_MS,
     drainTimeoutMs: e.SEMIBOT_DRAIN_TIMEOUT_MS,
   };

@@ -27,4 +27,6 @@ export interface VmDriver {
   start(spec: PlaneSpec): Promise<PlaneHandle>;
   /** stops a plane a previous control-plane process started (found by its stored vm id), if it still runs */
   reap(vmId: string, instanceId: string): Promise<boolean>;
+  /** removes planes of this driver whose instances are not among these (a driver that can list them) */
+  reapAllBut?(liveInstances: Set<string>): Promise<number>;
 }

@@ -14,7 +14,10 @@ export interface SchedulerOptions {
   db: Db;
   tokens: Tokens;
   gateway: WsGateway;
+  /** `process` mode's driver (always there) */
   driver: VmDriver;
+  /** the drivers of other modes this deployment has (docker, when configured) */
+  drivers?: Partial<Record<VmMode, VmDriver>>;
   logger: Logger;
   home: string;
   wsUrl: () => string;
@@ -172,11 +175,15 @@ export class Scheduler {
   /** At start-up: planes a previous control-plane process started are stopped; their runs get fresh ones. */
   async reapOrphans(): Promise<number> {
     let reaped = 0;
-    for (const vm of await liveVms(this.o.db)) {
-      if (vm.mode !== this.o.driver.mode) continue;
-      if (vm.vmId && (await this.o.driver.reap(vm.vmId, vm.id))) reaped++;
+    const live = await liveVms(this.o.db);
+    for (const vm of live) {
+      const driver = this.driverFor(vm.mode);
+      if (!driver) continue; // local planes are their users' machines: they dial back in
+      if (vm.vmId && (await driver.reap(vm.vmId, vm.id))) reaped++;
       await updateVm(this.o.db, vm.id, { status: 'disconnected' });
     }
+    // containers whose rows ended while no control plane watched them
+    for (const d of Object.values(this.o.drivers ?? {})) if (d.reapAllBut) reaped += await d.reapAllBut(new Set(live.map((v) => v.id)));
     if (reaped) this.o.logger.warn({ reaped }, 'stopped execution planes left by the previous control plane');
     return reaped;
   }
@@ -194,8 +201,9 @@ export class Scheduler {
     // no await between this check and `starting.set` below: two turns of one user start one plane
     const inflight = this.starting.get(p.userId);
     if (inflight) return inflight;
-    if (mode.mode !== this.o.driver.mode) {
-      throw new SemibotError('VM_UNAVAILABLE', `VM mode '${mode.mode}' (the ${mode.from}'s setting) is not available in this build: it runs 'process' and 'local' planes`, 503, {
+    const driver = this.driverFor(mode.mode);
+    if (!driver) {
+      throw new SemibotError('VM_UNAVAILABLE', `VM mode '${mode.mode}' (the ${mode.from}'s setting) is not available on this deployment: it runs ${this.modes().join(', ')} planes`, 503, {
         retryAfterMs: this.o.cooldownMs,
       });
     }
@@ -208,7 +216,7 @@ export class Scheduler {
         });
       }
     }
-    const start = this.bootstrap(p, vm).finally(() => this.starting.delete(p.userId));
+    const start = this.bootstrap(p, vm, driver).finally(() => this.starting.delete(p.userId));
     this.starting.set(p.userId, start);
     return start;
   }
@@ -286,8 +294,18 @@ export class Scheduler {
     }
   }
 
-  private async bootstrap(p: Principal, previous: VmInstance | null): Promise<PlaneConnection> {
-    const row = await this.liveRow(p, previous);
+  /** The driver that starts planes of this mode here (none for `local`, or a mode not configured). */
+  private driverFor(mode: VmMode): VmDriver | null {
+    if (mode === this.o.driver.mode) return this.o.driver;
+    return this.o.drivers?.[mode] ?? null;
+  }
+
+  private modes(): VmMode[] {
+    return [this.o.driver.mode, ...(Object.keys(this.o.drivers ?? {}) as VmMode[]), 'local'];
+  }
+
+  private async bootstrap(p: Principal, previous: VmInstance | null, driver: VmDriver): Promise<PlaneConnection> {
+    const row = await this.liveRow(p, previous, driver.mode);
     const { ticket, hash } = newTicket();
     const marked = await markBootstrap(this.o.db, row.id, hash, this.o.host);
     if ('hostedBy' in marked) throw new PlaneElsewhere(marked.hostedBy);
@@ -302,7 +320,7 @@ export class Scheduler {
       const previousHandle = this.handles.get(vm.id);
       this.handles.delete(vm.id);
       await previousHandle?.stop();
-      handle = await this.o.driver.start({
+      handle = await driver.start({
         instanceId: vm.id,
         userId: p.userId,
         wsUrl: this.o.wsUrl(),
