@@ -14,7 +14,7 @@ export interface BenchUser {
 
 let seq = 0;
 
-async function call<T>(base: string, method: string, path: string, body: unknown, auth?: Bearer): Promise<T> {
+export async function call<T>(base: string, method: string, path: string, body: unknown, auth?: Bearer): Promise<T> {
   const res = await fetch(`${base}/api/v1${path}`, {
     method,
     headers: { 'content-type': 'application/json', ...auth },

@@ -16,6 +16,7 @@ import { Timeline } from './timeline.js';
 import { measureGraphOverhead } from './graph-overhead.js';
 import { planeKillRecovery, socketCutRecovery, toolTurns } from './recovery.js';
 import { formatHa, haBench } from './ha.js';
+import { vmModesBench } from './vm-modes.js';
 import { writeFileSync } from 'node:fs';
 
 /**
@@ -57,6 +58,7 @@ async function run(): Promise<void> {
   disposers.push(() => client.stop());
 
   if (args.includes('--ha')) return runHa(machine, git);
+  if (args.includes('--vm-modes')) return runVmModes(machine, git);
   if (profDir) mkdirSync(profDir, { recursive: true });
   const cp = await startControlPlane({ llmUrl: mock.url, execArgv: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [] });
   disposers.push(() => cp.dispose());
@@ -181,6 +183,28 @@ async function runHa(machine: ReturnType<typeof describeMachine>, git: ReturnTyp
   let file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-${git.sha}-ha.json`);
   for (let n = 2; existsSync(file); n++) file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-${git.sha}-ha-${n}.json`);
   writeFileSync(file, JSON.stringify({ command: 'npm run bench -- --ha', git, machine, figures }, null, 2) + '\n');
+  process.stdout.write(`results: ${path.relative(paths.root, file)}\n`);
+}
+
+/** --vm-modes: cold start per VM mode (process vs docker), side by side; needs a Docker engine. */
+async function runVmModes(machine: ReturnType<typeof describeMachine>, git: ReturnType<typeof gitInfo>): Promise<void> {
+  const mock = await startMock();
+  disposers.push(() => mock.stop());
+  const client = LoadClient.start();
+  disposers.push(() => client.stop());
+  const figures = await vmModesBench({ cfg, client, mock, samples: cfg.smoke ? 1 : 7, say, disposers });
+  const line = (m: 'process' | 'docker') => {
+    const s = figures.coldStartMs[m].summary;
+    return `| ${m.padEnd(7)} | ${s.p50.toFixed(0).padStart(5)} | ${s.max.toFixed(0).padStart(5)} |`;
+  };
+  process.stdout.write(`\n| mode    | cold start → first token p50 ms | max |\n|---|---|---|\n${line('process')}\n${line('docker')}\n\nplane image build: ${Math.round(figures.imageBuildMs)} ms\n`);
+  process.stdout.write(`machine: ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, ${machine.os}\n`);
+  if (cfg.smoke) return;
+  const dir = path.join(paths.root, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  let file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-${git.sha}-vm-modes.json`);
+  for (let n = 2; existsSync(file); n++) file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-${git.sha}-vm-modes-${n}.json`);
+  writeFileSync(file, JSON.stringify({ command: 'npm run bench -- --vm-modes', git, machine, figures }, null, 2) + '\n');
   process.stdout.write(`results: ${path.relative(paths.root, file)}\n`);
 }
 
