@@ -30,14 +30,11 @@ import {
 } from '../store/runs.js';
 import type { Cluster, ReplicaMessage } from '../cluster/cluster.js';
 import { PlaneElsewhere } from '../scheduler/scheduler.js';
+import { HERE, RunPlacement } from './placement.js';
 import { newActiveRun, type ActiveRun, type RunError, type RunHost } from './active-run.js';
 import { PlaneLoss } from './plane-loss.js';
 import { contextFrom, endSpan, startSpan, traceparentOf } from '@semibot/telemetry';
 
-/** placement(): this replica drives the run */
-const HERE = '';
-/** placement() while draining: nobody now — another replica's sweep starts the run shortly */
-const LATER = '-';
 /** A plane that does not confirm a cancel within this time has the run cancelled for it. */
 const CANCEL_GRACE_MS = 5_000;
 export interface RunEngineOptions {
@@ -70,6 +67,7 @@ export class RunEngine implements RunHost {
   private readonly activeSessions = new Map<string, string>();
   readonly lease: Lease;
   private draining = false;
+  private readonly placement: RunPlacement;
   private readonly kicks = new Map<string, Promise<void>>();
   /** trace context of the request that submitted a run, until the run starts */
   private readonly traceParents = new Map<string, string>();
@@ -80,6 +78,7 @@ export class RunEngine implements RunHost {
 
   constructor(private readonly o: RunEngineOptions) {
     this.lease = { owner: o.cluster.replicaId, ms: o.leaseMs };
+    this.placement = new RunPlacement({ cluster: o.cluster, scheduler: o.scheduler, logger: o.logger, draining: () => this.draining, kick: (s) => this.kick(s) });
     o.cluster.bus.onMessage((msg) => this.onReplicaMessage(msg));
     this.planeLoss = new PlaneLoss(this, {
       db: o.db,
@@ -181,7 +180,7 @@ export class RunEngine implements RunHost {
     traceparent?: string,
   ): Promise<SubmitResult> {
     // claimed as it is stored only where it will be driven: here, when this replica hosts the plane
-    const where = await this.placement(session.userId, p.orgId);
+    const where = await this.placement.of(session.userId, p.orgId);
     const result = await submitMessage(this.o.db, {
       orgId: p.orgId,
       userId: session.userId,
@@ -195,34 +194,9 @@ export class RunEngine implements RunHost {
       if (traceparent) this.traceParents.set(result.run.id, traceparent);
       // claimed as it was stored (the session was idle): no claim round trip, no delivery query
       if (result.delivery !== undefined) void this.start(result.run, result.delivery);
-      else this.route(session.id, where);
+      else this.placement.route(session.id, where);
     }
     return result;
-  }
-
-  /**
-   * Which replica drives the runs of this user: the one their plane is connected to — for the
-   * shared pool, any replica with pool planes. Claims the user for this replica when nobody hosts
-   * them (this one will start their plane). One process: always here.
-   */
-  private async placement(userId: string, orgId: string): Promise<string> {
-    const { cluster, scheduler } = this.o;
-    if (this.draining) return LATER;
-    if (!cluster.distributed) return HERE;
-    if (await scheduler.usesPool(orgId)) {
-      if (scheduler.pool!.size > 0) return HERE;
-      const other = await cluster.hosts.poolReplica(scheduler.pool!.name);
-      return other === null || other === cluster.replicaId ? HERE : other;
-    }
-    if (scheduler.hosts(userId)) return HERE;
-    const host = await cluster.hosts.hostFor(userId);
-    return host === cluster.replicaId ? HERE : host;
-  }
-
-  private route(sessionId: string, where: string): void {
-    if (where === LATER) return;
-    if (where === HERE) return this.kick(sessionId);
-    void this.o.cluster.bus.send(where, { type: 'kick', sessionId }).catch((err) => this.o.logger.error({ err, sessionId }, 'kick not sent; the lease sweep will retry'));
   }
 
   /**
@@ -230,8 +204,8 @@ export class RunEngine implements RunHost {
    * placement). At most once: a lost message is found by the lease sweep.
    */
   dispatch(sessionId: string, userId: string, orgId: string): void {
-    void this.placement(userId, orgId).then(
-      (where) => this.route(sessionId, where),
+    void this.placement.of(userId, orgId).then(
+      (where) => this.placement.route(sessionId, where),
       (err) => this.o.logger.error({ err, sessionId }, 'dispatch failed; the lease sweep will retry'),
     );
   }

@@ -1,3 +1,4 @@
+import type { VmMode, VmStatus } from '@semibot/protocol';
 import type { PlaneConnection } from '../gateway/plane-connection.js';
 
 /** What one pool plane has been handed: every session, skill and MCP server its credential reaches. */
@@ -78,6 +79,26 @@ export class PlanePool {
     for (const id of skillIds) a.skills.set(id, s.orgId);
     for (const id of serverIds) a.servers.set(id, s.orgId);
     this.sticky.set(s.sessionId, conn.instanceId);
+  }
+
+  /** GET /vm/status for a user whose sessions run on the pool: the pool's planes here, as one. */
+  status(mode: VmMode, resolvedMode: VmStatus['resolvedMode']): VmStatus {
+    const planes = this.connections();
+    const any = planes.length > 0;
+    return {
+      instanceId: null,
+      mode,
+      state: any ? 'ready' : 'none',
+      connected: any,
+      lastHeartbeatAt: any ? new Date(Math.max(...planes.map((c) => c.lastHeartbeatAt))).toISOString() : null,
+      connectedAt: null,
+      bootstrapAttempts: 0,
+      lastError: any ? null : `no plane of the shared pool '${this.name}' is connected to this replica`,
+      retryAfterMs: any ? 0 : 5_000,
+      activeRuns: planes.reduce((n, c) => n + c.activeRuns, 0),
+      placement: 'pool',
+      resolvedMode,
+    };
   }
 
   session(conn: PlaneConnection, sessionId: string): { orgId: string; userId: string } | null {

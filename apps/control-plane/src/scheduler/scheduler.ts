@@ -8,7 +8,8 @@ import type { PlaneConnection } from '../gateway/plane-connection.js';
 import type { WsGateway } from '../gateway/ws-gateway.js';
 import type { PlaneHandle, VmDriver } from './driver.js';
 import type { PlanePool } from './pool.js';
-import { orgWantsDedicatedPlanes, vmModeSettings } from '../store/users.js';
+import { orgWantsDedicatedPlanes } from '../store/users.js';
+import { pollFor, resolveVmMode } from './vm-mode.js';
 
 export interface SchedulerOptions {
   db: Db;
@@ -100,15 +101,18 @@ export class Scheduler {
    */
   private async poolPlane(sessionId: string): Promise<PlaneConnection> {
     const pool = this.o.pool!;
-    const until = Date.now() + this.o.connectTimeoutMs;
-    for (;;) {
-      const conn = pool.pick(sessionId);
-      if (conn) return conn;
-      const other = await this.o.poolReplica();
-      if (other !== null && other !== this.o.host.owner) throw new PlaneElsewhere(other);
-      if (Date.now() >= until || this.closing) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const conn = await pollFor(
+      async () => {
+        const here = pool.pick(sessionId);
+        if (here) return here;
+        const other = await this.o.poolReplica();
+        if (other !== null && other !== this.o.host.owner) throw new PlaneElsewhere(other);
+        return null;
+      },
+      this.o.connectTimeoutMs,
+      () => this.closing,
+    );
+    if (conn) return conn;
     throw new SemibotError('VM_UNAVAILABLE', `no plane of the shared pool '${pool.name}' is connected`, 503, { retryAfterMs: 5_000 });
   }
 
@@ -221,24 +225,14 @@ export class Scheduler {
     return start;
   }
 
-  /** VM mode: user > agent > org > the deployment's default (SEMIBOT_VM_MODE). */
-  async resolveMode(userId: string, agentId: string | null): Promise<VmStatus['resolvedMode']> {
-    const s = await vmModeSettings(this.o.db, userId, agentId);
-    if (s.user) return { mode: s.user, from: 'user' };
-    if (s.agent) return { mode: s.agent, from: 'agent' };
-    if (s.org) return { mode: s.org, from: 'org' };
-    return { mode: this.o.defaultMode, from: 'default' };
+  resolveMode(userId: string, agentId: string | null): Promise<VmStatus['resolvedMode']> {
+    return resolveVmMode(this.o.db, userId, agentId, this.o.defaultMode);
   }
 
   /** `local`: nothing to start — the user's own machine dials in (`semibot-runtime connect`); wait for it, bounded. */
   private async localPlane(userId: string): Promise<PlaneConnection> {
-    const until = Date.now() + this.o.connectTimeoutMs;
-    for (;;) {
-      const conn = this.o.gateway.connectionForUser(userId);
-      if (conn) return conn;
-      if (Date.now() >= until || this.closing) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const conn = await pollFor(() => this.o.gateway.connectionForUser(userId), this.o.connectTimeoutMs, () => this.closing);
+    if (conn) return conn;
     throw new SemibotError(
       'VM_UNAVAILABLE',
       'your machine is not connected: run `semibot-runtime connect --server <this server> --api-key <an API key of yours>` on it (the console\'s plane page shows the exact command)',
@@ -371,23 +365,7 @@ export class Scheduler {
 
   async status(p: Principal): Promise<VmStatus> {
     const resolvedMode = await this.resolveMode(p.userId, null);
-    if (await this.usesPool(p.orgId)) {
-      const planes = this.o.pool!.connections();
-      return {
-        instanceId: null,
-        mode: this.o.driver.mode,
-        state: planes.length ? 'ready' : 'none',
-        connected: planes.length > 0,
-        lastHeartbeatAt: planes.length ? new Date(Math.max(...planes.map((c) => c.lastHeartbeatAt))).toISOString() : null,
-        connectedAt: null,
-        bootstrapAttempts: 0,
-        lastError: planes.length ? null : `no plane of the shared pool '${this.o.pool!.name}' is connected to this replica`,
-        retryAfterMs: planes.length ? 0 : 5_000,
-        activeRuns: planes.reduce((n, c) => n + c.activeRuns, 0),
-        placement: 'pool',
-        resolvedMode,
-      };
-    }
+    if (await this.usesPool(p.orgId)) return this.o.pool!.status(this.o.driver.mode, resolvedMode);
     const vm = await currentVm(this.o.db, p.userId);
     const conn = vm ? this.o.gateway.connection(vm.id) : null;
     return {
