@@ -162,10 +162,7 @@ async function run(): Promise<void> {
  * Redis (SEMIBOT_BENCH_DATABASE_URL / SEMIBOT_BENCH_REDIS_URL, default: the local ones).
  */
 async function runHa(machine: ReturnType<typeof describeMachine>, git: ReturnType<typeof gitInfo>): Promise<void> {
-  const mock = await startMock();
-  disposers.push(() => mock.stop());
-  const client = LoadClient.start();
-  disposers.push(() => client.stop());
+  const { mock, client } = await mockAndClient();
   const figures = await haBench({
     cfg,
     client,
@@ -177,21 +174,31 @@ async function runHa(machine: ReturnType<typeof describeMachine>, git: ReturnTyp
   });
   process.stdout.write(`\n${formatHa(figures)}\n\n`);
   process.stdout.write(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${(machine.ramBytes / 2 ** 30).toFixed(1)} GiB RAM, node ${machine.node}, ${machine.os}\n`);
-  if (cfg.smoke) return;
+  if (!cfg.smoke) writeKindResults('ha', { command: 'npm run bench -- --ha', git, machine, figures }, git.sha);
+}
+
+async function mockAndClient() {
+  const mock = await startMock();
+  disposers.push(() => mock.stop());
+  const client = LoadClient.start();
+  disposers.push(() => client.stop());
+  return { mock, client };
+}
+
+/** bench/results/<date>-<sha>-<kind>.json; repeated runs of one build side by side (-2, -3, ...). */
+function writeKindResults(kind: string, results: unknown, sha: string): void {
   const dir = path.join(paths.root, 'bench/results');
   mkdirSync(dir, { recursive: true });
-  let file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-${git.sha}-ha.json`);
-  for (let n = 2; existsSync(file); n++) file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-${git.sha}-ha-${n}.json`);
-  writeFileSync(file, JSON.stringify({ command: 'npm run bench -- --ha', git, machine, figures }, null, 2) + '\n');
+  const base = `${new Date().toISOString().slice(0, 10)}-${sha}-${kind}`;
+  let file = path.join(dir, `${base}.json`);
+  for (let n = 2; existsSync(file); n++) file = path.join(dir, `${base}-${n}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   process.stdout.write(`results: ${path.relative(paths.root, file)}\n`);
 }
 
 /** --vm-modes: cold start per VM mode (process vs docker), side by side; needs a Docker engine. */
 async function runVmModes(machine: ReturnType<typeof describeMachine>, git: ReturnType<typeof gitInfo>): Promise<void> {
-  const mock = await startMock();
-  disposers.push(() => mock.stop());
-  const client = LoadClient.start();
-  disposers.push(() => client.stop());
+  const { mock, client } = await mockAndClient();
   const figures = await vmModesBench({ cfg, client, mock, samples: cfg.smoke ? 1 : 7, say, disposers });
   const line = (m: 'process' | 'docker') => {
     const s = figures.coldStartMs[m].summary;
@@ -199,13 +206,7 @@ async function runVmModes(machine: ReturnType<typeof describeMachine>, git: Retu
   };
   process.stdout.write(`\n| mode    | cold start → first token p50 ms | max |\n|---|---|---|\n${line('process')}\n${line('docker')}\n\nplane image build: ${Math.round(figures.imageBuildMs)} ms\n`);
   process.stdout.write(`machine: ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, ${machine.os}\n`);
-  if (cfg.smoke) return;
-  const dir = path.join(paths.root, 'bench/results');
-  mkdirSync(dir, { recursive: true });
-  let file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-${git.sha}-vm-modes.json`);
-  for (let n = 2; existsSync(file); n++) file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-${git.sha}-vm-modes-${n}.json`);
-  writeFileSync(file, JSON.stringify({ command: 'npm run bench -- --vm-modes', git, machine, figures }, null, 2) + '\n');
-  process.stdout.write(`results: ${path.relative(paths.root, file)}\n`);
+  if (!cfg.smoke) writeKindResults('vm-modes', { command: 'npm run bench -- --vm-modes', git, machine, figures }, git.sha);
 }
 
 /** The phases named by --only, each printed when measured. */
