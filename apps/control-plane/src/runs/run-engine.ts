@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import {
   SemibotError,
-  assertNever,
   type ErrorCode,
   type FinalRunStatus,
   type MsgOf,
@@ -157,7 +156,8 @@ export class RunEngine implements RunHost {
         return;
       }
       default:
-        assertNever(msg, 'replica message');
+        // another version of the control plane (a rolling update) may send what this one does not know
+        this.o.logger.warn({ type: (msg as { type?: unknown }).type }, 'unknown replica message ignored');
     }
   }
 
