@@ -1,12 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonEntry } from '@semibot/runtime';
 import { decodeJwt } from 'jose';
-import { clientText, follow, openEvents, post, postStream, readSse, slowText, strictlyIncreasing, waitFor, waitRun, type Follower, type Platform, type SseFrame } from './harness.js';
+import { clientText, follow, mintPoolToken, openEvents, post, postStream, readSse, slowText, strictlyIncreasing, waitFor, waitRun, type Follower, type Platform, type SseFrame } from './harness.js';
 import { haUnavailable, startHaCluster, type HaCluster } from './ha-cluster.js';
 
-const poolTokenCli = path.resolve(daemonEntry, '../../../control-plane/dist/pool-token.js');
 
 /** Follows a session's events, and whenever the connection drops, resumes through `via` with Last-Event-ID until `done` of runId. */
 async function followToDone(first: Platform, via: Platform, token: string, sessionId: string, runId: string, afterId: number) {
@@ -225,7 +224,7 @@ describe.skipIf(haUnavailable)('HA with the shared worker pool: pool planes dial
     ha = await startHaCluster({ env: { SEMIBOT_PLANE_POOL: 'shared', JWT_SECRET: JWT, VM_HEARTBEAT_INTERVAL_MS: '300' } });
     const poolHome = path.join(ha.replicas[0]!.home, 'pool');
     for (let i = 0; i < 2; i++) {
-      const token = execFileSync(process.execPath, [poolTokenCli, '--pool', 'shared'], { env: { PATH: process.env.PATH, JWT_SECRET: JWT, SEMIBOT_HOME: poolHome } }).toString().trim();
+      const token = mintPoolToken('shared', JWT, poolHome);
       const child = spawn(process.execPath, [daemonEntry], {
         env: { PATH: process.env.PATH, HOME: process.env.HOME, SEMIBOT_CONTROL_URL: `${ha.lb.url.replace(/^http/, 'ws')}/ws/vm`, SEMIBOT_VM_TOKEN: token, SEMIBOT_HOME: poolHome },
         stdio: 'ignore',

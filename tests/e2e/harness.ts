@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -124,6 +124,21 @@ export function apiAt(url: string): Platform['api'] {
     }
     return { status: res.status, body: parsed as any, headers: res.headers };
   };
+}
+
+/** Processes the control plane started itself: its `process`-mode planes (the mock model runs in-process). */
+export function childPlanes(p: Platform): string[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(p.child.pid)]).toString().trim().split('\n').filter(Boolean);
+  } catch {
+    return []; // pgrep exits 1 when there is none
+  }
+}
+
+/** A pool plane's credential, minted by the operator's command (`semibot-pool-token`) as an operator would. */
+export function mintPoolToken(pool: string, jwtSecret: string, home: string): string {
+  const cli = path.join(root, 'apps/control-plane/dist/pool-token.js');
+  return execFileSync(process.execPath, [cli, '--pool', pool], { env: { PATH: process.env.PATH, JWT_SECRET: jwtSecret, SEMIBOT_HOME: home } }).toString().trim();
 }
 
 export function cleanupHome(p: Platform): void {

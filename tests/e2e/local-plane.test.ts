@@ -1,19 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonEntry } from '@semibot/runtime';
-import { cleanupHome, clientText, follow, openEvents, post, sendAndStream, slowText, startPlatform, waitFor, waitRun, type Platform } from './harness.js';
+import { childPlanes, cleanupHome, clientText, follow, openEvents, post, sendAndStream, slowText, startPlatform, waitFor, waitRun, type Platform } from './harness.js';
 
-/** Node processes the control plane started itself (process-mode planes). */
-const childPlanes = (p: Platform) => {
-  try {
-    return execFileSync('pgrep', ['-P', String(p.child.pid)]).toString().trim().split('\n').filter(Boolean);
-  } catch {
-    return []; // pgrep exits 1 when there is none
-  }
-};
 
 // VM mode `local`: the user's own machine is the plane. Here "their machine" is a separate process
 // running the installable command exactly as the console tells a user to.

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,20 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { daemonEntry } from '@semibot/runtime';
 import { PROTOCOL_VERSION } from '@semibot/protocol';
-import { cleanupHome, clientText, follow, openEvents, post, sendAndStream, slowText, startPlatform, waitFor, waitRun, wsSession, type Platform } from './harness.js';
+import { childPlanes, cleanupHome, clientText, mintPoolToken, follow, openEvents, post, sendAndStream, slowText, startPlatform, waitFor, waitRun, wsSession, type Platform } from './harness.js';
 
-const root = path.resolve(daemonEntry, '../../../..');
-const poolTokenCli = path.join(root, 'apps/control-plane/dist/pool-token.js');
 const JWT_SECRET = 'pool-test-secret-0123456789abcdef';
 
-/** Node processes the control plane started itself: its per-user planes. */
-const childPlanes = (p: Platform) => {
-  try {
-    return execFileSync('pgrep', ['-P', String(p.child.pid)]).toString().trim().split('\n').filter(Boolean);
-  } catch {
-    return []; // pgrep exits 1 when there is none
-  }
-};
 
 interface PoolPlane {
   instanceId: string;
@@ -34,8 +24,7 @@ describe('shared worker pool vs dedicated planes', () => {
   let p: Platform;
   const planes: PoolPlane[] = [];
   const poolHome = mkdtempSync(path.join(tmpdir(), 'semibot-pool-'));
-  const mint = (pool = 'shared') =>
-    execFileSync(process.execPath, [poolTokenCli, '--pool', pool], { env: { PATH: process.env.PATH, JWT_SECRET, SEMIBOT_HOME: poolHome } }).toString().trim();
+  const mint = (pool = 'shared') => mintPoolToken(pool, JWT_SECRET, poolHome);
   function startPoolPlane(): PoolPlane {
     const token = mint();
     const logs: string[] = [];
