@@ -224,6 +224,14 @@ describe('web console in Chromium', () => {
     }
     await page.getByLabel('Here (a process beside the control plane)').click();
     await waitFor(async () => (await page.getByTestId('connect-command').count()) === 0);
+
+    // the user's link of the runtime type chain: set, shown resolved, cleared
+    const resolvedRuntime = page.getByTestId('resolved-runtime');
+    expect(await resolvedRuntime.textContent()).toContain("semigraph (from the default's setting)");
+    await page.getByLabel('Runtime', { exact: true }).selectOption('openclaw');
+    await waitFor(async () => ((await resolvedRuntime.textContent()) ?? '').includes("openclaw (from the user's setting)"));
+    await page.getByLabel('Runtime', { exact: true }).selectOption('');
+    await waitFor(async () => ((await resolvedRuntime.textContent()) ?? '').includes("semigraph (from the default's setting)"));
   }, 90_000);
 
   it('manages agents, skills, MCP servers and memories, in light and dark; signs out and in', async () => {

@@ -132,6 +132,7 @@ export async function createApp(
     host: { owner: cluster.replicaId, ms: config.runLeaseMs },
     poolReplica: () => (config.planePool ? cluster.hosts.poolReplica(config.planePool) : Promise.resolve(null)),
     defaultMode: config.vmMode,
+    defaultRuntime: config.runtimeType,
     publicWsUrl: config.publicWsUrl ?? null,
   });
   const runs = new RunEngine({

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { VmModes } from '@semibot/protocol';
+import { RuntimeTypes, VmModes } from '@semibot/protocol';
 import { newReplicaId } from './cluster/cluster.js';
 
 const ms = (def: number) => z.coerce.number().int().nonnegative().default(def);
@@ -27,6 +27,8 @@ const EnvSchema = z.object({
   /** embedding model at the same endpoint, for vector memory search; the bundled mock has one */
   SEMIBOT_EMBEDDING_MODEL: optionalString,
   SEMIBOT_VM_MODE: z.enum(VmModes).default('process'),
+  /** the runtime a session runs on when neither it, its agent, its user nor its org names one */
+  SEMIBOT_RUNTIME_TYPE: z.enum(RuntimeTypes).default('semigraph'),
   /** the URL planes dial; derived from HOST/PORT when unset */
   SEMIBOT_PUBLIC_WS_URL: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -90,6 +92,7 @@ export interface Config {
   llm: { baseUrl: string; apiKey: string; model: string } | null;
   embeddingModel: string | undefined;
   vmMode: (typeof VmModes)[number];
+  runtimeType: (typeof RuntimeTypes)[number];
   publicWsUrl: string | undefined;
   logLevel: string;
   vmConnectTimeoutMs: number;
@@ -135,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : null,
     embeddingModel: e.SEMIBOT_EMBEDDING_MODEL,
     vmMode: e.SEMIBOT_VM_MODE,
+    runtimeType: e.SEMIBOT_RUNTIME_TYPE,
     publicWsUrl: e.SEMIBOT_PUBLIC_WS_URL,
     logLevel: e.LOG_LEVEL,
     vmConnectTimeoutMs: e.VM_CONNECT_TIMEOUT_MS,

@@ -13,7 +13,8 @@ const agentFields = {
   name: z.string().min(1).max(200),
   systemPrompt: z.string().max(100_000),
   model: z.string().max(200).nullable(),
-  runtimeType: z.enum(RuntimeTypes),
+  /** null: the runtime the session's user, then org, then the deployment sets */
+  runtimeType: z.enum(RuntimeTypes).nullable(),
   defaultVmMode: z.enum(VmModes).nullable(),
   skillIds: z.array(z.string().max(100)).max(200),
   mcpServerIds: z.array(z.string().max(100)).max(200),
@@ -23,7 +24,7 @@ export const AgentCreateBody = z.object({
   ...agentFields,
   systemPrompt: agentFields.systemPrompt.default('You are a helpful assistant.'),
   model: agentFields.model.default(null),
-  runtimeType: agentFields.runtimeType.default('semigraph'),
+  runtimeType: agentFields.runtimeType.default(null),
   defaultVmMode: agentFields.defaultVmMode.default(null),
   skillIds: agentFields.skillIds.default([]),
   mcpServerIds: agentFields.mcpServerIds.default([]),
@@ -32,12 +33,16 @@ export const AgentCreateBody = z.object({
 export const AgentPatchBody = z.object(agentFields).partial();
 /** PATCH /org (the org's owner only) */
 export const OrgPatchBody = z
-  .object({ dedicatedPlanes: z.boolean(), defaultVmMode: z.enum(VmModes).nullable() })
+  .object({ dedicatedPlanes: z.boolean(), defaultVmMode: z.enum(VmModes).nullable(), defaultRuntimeType: z.enum(RuntimeTypes).nullable() })
   .partial()
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 /** PATCH /auth/me: the caller's own settings (null: inherit from the agent, the org, the default) */
-export const MePatchBody = z.object({ vmMode: z.enum(VmModes).nullable() }).strict();
+export const MePatchBody = z
+  .object({ vmMode: z.enum(VmModes).nullable(), runtimeType: z.enum(RuntimeTypes).nullable() })
+  .partial()
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 export const SessionCreateBody = z.object({
   agentId: z.string().min(1).max(100),
   title: z.string().max(500).optional(),

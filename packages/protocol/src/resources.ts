@@ -15,6 +15,8 @@ export interface User {
   role: string;
   /** where this user's plane runs; null: the agent's, the org's or the deployment's default */
   vmMode: VmMode | null;
+  /** the runtime of this user's sessions whose session and agent name none; null: the org's or the deployment's */
+  runtimeType: RuntimeType | null;
   createdAt: string;
 }
 export interface Org {
@@ -24,6 +26,8 @@ export interface Org {
   dedicatedPlanes: boolean;
   /** the org's VM mode for users and agents that set none; null: the deployment's default */
   defaultVmMode: VmMode | null;
+  /** the runtime for users, agents and sessions that set none; null: the deployment's default */
+  defaultRuntimeType: RuntimeType | null;
   createdAt: string;
 }
 export interface AuthResult {
@@ -95,6 +99,11 @@ export interface VmStatus {
   placement: 'dedicated' | 'pool';
   /** the VM mode the next plane of this user starts in, and where that came from (user > agent > org > default) */
   resolvedMode: { mode: VmMode; from: 'user' | 'agent' | 'org' | 'default' };
+  /**
+   * the runtime a turn runs on, and where that came from (session > agent > user > org > default):
+   * for the session or agent named in the query (?sessionId=, ?agentId=), else for the user
+   */
+  resolvedRuntime: { type: RuntimeType; from: 'session' | 'agent' | 'user' | 'org' | 'default' };
 }
 
 /** POST /vm/connect: what `semibot-runtime connect` needs to dial in as the caller's plane. */

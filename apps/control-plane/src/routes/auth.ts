@@ -6,7 +6,7 @@ import type { AppContext } from '../context.js';
 import { decoyHash, hashPassword, verifyPassword } from '../auth/passwords.js';
 import { newApiKey } from '../auth/tokens.js';
 import { principal } from '../http/auth-hook.js';
-import { createUserWithOrg, findUserForLogin, getUserAndOrg, insertApiKey, patchOrg, setUserVmMode } from '../store/users.js';
+import { createUserWithOrg, findUserForLogin, getUserAndOrg, insertApiKey, patchOrg, patchUserSettings } from '../store/users.js';
 
 export const publicAuthPaths = ['/api/v1/auth/register', '/api/v1/auth/login'];
 
@@ -53,16 +53,19 @@ export const authRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app
     const p = principal(req);
     const me = await getUserAndOrg(ctx.db, p.userId, p.orgId);
     if (!me) throw new SemibotError('UNAUTHORIZED', 'account no longer exists', 401);
-    if (me.user.role !== 'owner') throw new SemibotError('FORBIDDEN', "only the org's owner can change where its sessions run", 403);
+    if (me.user.role !== 'owner') throw new SemibotError('FORBIDDEN', "only the org's owner can change its settings", 403);
     const org = await patchOrg(ctx.db, p.orgId, req.body);
     ctx.scheduler.forgetPlacement(p.orgId);
     return org;
   });
 
-  /** The caller's own settings: where their plane runs (takes effect when their next plane starts). */
+  /**
+   * The caller's own links of the settings chains: where their plane runs (from their next plane
+   * on) and the runtime their sessions use when neither the session nor its agent names one.
+   */
   app.patch('/auth/me', { schema: { body: MePatchBody } }, async (req) => {
     const p = principal(req);
-    const user = await setUserVmMode(ctx.db, p.userId, p.orgId, req.body.vmMode);
+    const user = await patchUserSettings(ctx.db, p.userId, p.orgId, req.body);
     if (!user) throw new SemibotError('UNAUTHORIZED', 'account no longer exists', 401);
     return user;
   });

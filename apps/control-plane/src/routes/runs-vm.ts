@@ -24,7 +24,13 @@ export const runAndVmRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async 
     };
   });
 
-  app.get('/vm/status', async (req) => ctx.scheduler.status(principal(req)));
+  /** ?sessionId= / ?agentId=: resolve the settings chains for that session or agent */
+  app.get('/vm/status', { schema: { querystring: z.object({ sessionId: z.string().optional(), agentId: z.string().optional() }).strict() } }, async (req) =>
+    ctx.scheduler.status(principal(req), {
+      sessionId: req.query.sessionId === undefined ? undefined : requireUuid(req.query.sessionId, 'session'),
+      agentId: req.query.agentId === undefined ? undefined : requireUuid(req.query.agentId, 'agent'),
+    }),
+  );
 
   app.post('/vm/rebootstrap', async (req) => ctx.scheduler.rebootstrap(principal(req)));
 

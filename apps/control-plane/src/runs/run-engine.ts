@@ -281,7 +281,7 @@ export class RunEngine implements RunHost {
       ]);
       // a pool plane reaches exactly what it is handed here (scheduler/pool.ts)
       if (conn.pool) this.o.scheduler.pool?.assign(conn, { sessionId: d.sessionId, orgId: run.orgId, userId: run.userId }, skills.map((s) => s.id), mcpServers.map((m) => m.id));
-      conn.send({ type: 'start_session', sessionId: d.sessionId, runtimeType: d.runtimeType, agent: d.agent, skills, mcpServers });
+      conn.send({ type: 'start_session', sessionId: d.sessionId, runtimeType: d.runtimeType ?? this.o.scheduler.defaultRuntime, agent: d.agent, skills, mcpServers });
       conn.startedSessions.add(d.sessionId);
       conn.send({
         type: 'user_message',

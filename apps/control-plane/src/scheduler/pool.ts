@@ -82,7 +82,7 @@ export class PlanePool {
   }
 
   /** GET /vm/status for a user whose sessions run on the pool: the pool's planes here, as one. */
-  status(mode: VmMode, resolvedMode: VmStatus['resolvedMode']): VmStatus {
+  status(mode: VmMode, resolvedMode: VmStatus['resolvedMode'], resolvedRuntime: VmStatus['resolvedRuntime']): VmStatus {
     const planes = this.connections();
     const any = planes.length > 0;
     return {
@@ -98,6 +98,7 @@ export class PlanePool {
       activeRuns: planes.reduce((n, c) => n + c.activeRuns, 0),
       placement: 'pool',
       resolvedMode,
+      resolvedRuntime,
     };
   }
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { CloseCodes, SemibotError, type VmConnectGrant, type VmMode, type VmStatus } from '@semibot/protocol';
+import { CloseCodes, SemibotError, type RuntimeType, type VmConnectGrant, type VmMode, type VmStatus } from '@semibot/protocol';
 import { isUniqueViolation, type Db } from '../db/db.js';
 import { newTicket, type Principal, type Tokens } from '../auth/tokens.js';
 import { createVm, currentVm, getVm, issueTicket, liveVms, markBootstrap, releasePlaneHosts, renewPlaneHosts, updateVm, type VmInstance } from '../store/vms.js';
@@ -9,7 +9,7 @@ import type { WsGateway } from '../gateway/ws-gateway.js';
 import type { PlaneHandle, VmDriver } from './driver.js';
 import type { PlanePool } from './pool.js';
 import { orgWantsDedicatedPlanes } from '../store/users.js';
-import { pollFor, resolveVmMode } from './vm-mode.js';
+import { pollFor, resolveRuntimeType, resolveVmMode } from './settings-chains.js';
 
 export interface SchedulerOptions {
   db: Db;
@@ -36,6 +36,8 @@ export interface SchedulerOptions {
   poolReplica: () => Promise<string | null>;
   /** the VM mode of users, agents and orgs that set none (SEMIBOT_VM_MODE) */
   defaultMode: VmMode;
+  /** the end of the runtime type chain (SEMIBOT_RUNTIME_TYPE) */
+  defaultRuntime: RuntimeType;
   /** what a local plane dials, when the deployment names it */
   publicWsUrl: string | null;
 }
@@ -363,9 +365,17 @@ export class Scheduler {
     await updateVm(this.o.db, instanceId, { status: 'disconnected' });
   }
 
-  async status(p: Principal): Promise<VmStatus> {
-    const resolvedMode = await this.resolveMode(p.userId, null);
-    if (await this.usesPool(p.orgId)) return this.o.pool!.status(this.o.driver.mode, resolvedMode);
+  get defaultRuntime(): RuntimeType {
+    return this.o.defaultRuntime;
+  }
+
+  /** GET /vm/status: the caller's plane, and both settings chains resolved (for a session or agent when named). */
+  async status(p: Principal, at: { sessionId?: string | undefined; agentId?: string | undefined } = {}): Promise<VmStatus> {
+    const [resolvedRuntime, resolvedMode] = await Promise.all([
+      resolveRuntimeType(this.o.db, { userId: p.userId, agentId: at.agentId ?? null, sessionId: at.sessionId ?? null }, this.o.defaultRuntime),
+      this.resolveMode(p.userId, at.agentId ?? null),
+    ]);
+    if (await this.usesPool(p.orgId)) return this.o.pool!.status(this.o.driver.mode, resolvedMode, resolvedRuntime);
     const vm = await currentVm(this.o.db, p.userId);
     const conn = vm ? this.o.gateway.connection(vm.id) : null;
     return {
@@ -381,6 +391,7 @@ export class Scheduler {
       activeRuns: conn?.activeRuns ?? 0,
       placement: 'dedicated',
       resolvedMode,
+      resolvedRuntime,
     };
   }
 

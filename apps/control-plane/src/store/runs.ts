@@ -1,4 +1,4 @@
-import { SemibotError, type ErrorCode, type FinalRunStatus, type RunStatus, type RunUsage } from '@semibot/protocol';
+import { SemibotError, type ErrorCode, type FinalRunStatus, type RunStatus, type RunUsage, type RuntimeType } from '@semibot/protocol';
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Db, type Queryable } from '../db/db.js';
 
@@ -240,15 +240,17 @@ export async function nextAttempt(q: Queryable, runId: string, lease: Lease): Pr
 export interface Delivery {
   sessionId: string;
   orgId: string;
-  runtimeType: 'semigraph' | 'openclaw';
+  /** the runtime type chain down to the org's setting; null: the deployment's default */
+  runtimeType: RuntimeType | null;
   agent: { id: string; name: string; systemPrompt: string; model: string | null };
   skillIds: string[];
   mcpServerIds: string[];
   content: string;
 }
 
-const DELIVERY_COLUMNS = `s.id AS d_session_id, s.org_id AS d_org_id, s.runtime_type AS d_session_runtime, a.id AS d_agent_id,
-  a.name AS d_name, a.system_prompt AS d_system_prompt, a.model AS d_model, a.runtime_type AS d_runtime_type,
+const DELIVERY_COLUMNS = `s.id AS d_session_id, s.org_id AS d_org_id, a.id AS d_agent_id,
+  coalesce(s.runtime_type, a.runtime_type, u.default_runtime_type, o.default_runtime_type) AS d_runtime_type,
+  a.name AS d_name, a.system_prompt AS d_system_prompt, a.model AS d_model,
   a.skill_ids AS d_skill_ids, a.mcp_server_ids AS d_mcp_server_ids`;
 
 /** null when the session or its agent is gone */
@@ -257,7 +259,7 @@ function toDelivery(row: Row): Delivery | null {
   return {
     sessionId: row.d_session_id as string,
     orgId: row.d_org_id as string,
-    runtimeType: ((row.d_session_runtime as string | null) ?? (row.d_runtime_type as string)) as Delivery['runtimeType'],
+    runtimeType: (row.d_runtime_type as RuntimeType | null) ?? null,
     agent: { id: row.d_agent_id as string, name: row.d_name as string, systemPrompt: row.d_system_prompt as string, model: (row.d_model as string | null) ?? null },
     skillIds: row.d_skill_ids as string[],
     mcpServerIds: row.d_mcp_server_ids as string[],
@@ -271,6 +273,8 @@ export async function deliveryOf(q: Queryable, run: Run): Promise<Delivery | nul
     `SELECT ${DELIVERY_COLUMNS}, m.content
        FROM sessions s
        JOIN agents a ON a.id = s.agent_id AND a.deleted_at IS NULL
+       JOIN users u ON u.id = s.user_id
+       JOIN organizations o ON o.id = s.org_id
        JOIN messages m ON m.id = $2
       WHERE s.id = $1`,
     [run.sessionId, run.messageId],

@@ -11,6 +11,7 @@ const toUser = (r: Row): User => ({
   name: (r.name as string | null) ?? null,
   role: r.role as string,
   vmMode: (r.vm_mode as User['vmMode']) ?? null,
+  runtimeType: (r.default_runtime_type as User['runtimeType']) ?? null,
   createdAt: new Date(r.created_at as string).toISOString(),
 });
 const toOrg = (r: Row): Org => ({
@@ -18,6 +19,7 @@ const toOrg = (r: Row): Org => ({
   name: r.name as string,
   dedicatedPlanes: Boolean(r.dedicated_planes),
   defaultVmMode: (r.default_vm_mode as Org['defaultVmMode']) ?? null,
+  defaultRuntimeType: (r.default_runtime_type as Org['defaultRuntimeType']) ?? null,
   createdAt: new Date(r.created_at as string).toISOString(),
 });
 
@@ -43,19 +45,32 @@ export async function findUserForLogin(q: Queryable, email: string): Promise<{ u
 
 export async function getUserAndOrg(q: Queryable, userId: string, orgId: string): Promise<{ user: User; org: Org } | null> {
   const [row] = await q.query(
-    `SELECT u.*, o.name AS org_name, o.created_at AS org_created_at, o.dedicated_planes, o.default_vm_mode AS org_vm_mode
+    `SELECT u.*, o.name AS org_name, o.created_at AS org_created_at, o.dedicated_planes, o.default_vm_mode AS org_vm_mode,
+            o.default_runtime_type AS org_runtime_type
        FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = $1 AND u.org_id = $2`,
     [userId, orgId],
   );
   if (!row) return null;
   return {
     user: toUser(row),
-    org: toOrg({ id: row.org_id, name: row.org_name, created_at: row.org_created_at, dedicated_planes: row.dedicated_planes, default_vm_mode: row.org_vm_mode }),
+    org: toOrg({ id: row.org_id, name: row.org_name, created_at: row.org_created_at, dedicated_planes: row.dedicated_planes, default_vm_mode: row.org_vm_mode,
+      default_runtime_type: row.org_runtime_type }),
   };
 }
 
-export async function setUserVmMode(q: Queryable, userId: string, orgId: string, mode: User['vmMode']): Promise<User | null> {
-  const [row] = await q.query('UPDATE users SET vm_mode = $3 WHERE id = $1 AND org_id = $2 RETURNING *', [userId, orgId, mode]);
+/** The caller's own links of the settings chains; a field left out stays as it is, null clears it. */
+export async function patchUserSettings(
+  q: Queryable,
+  userId: string,
+  orgId: string,
+  patch: { vmMode?: User['vmMode'] | undefined; runtimeType?: User['runtimeType'] | undefined },
+): Promise<User | null> {
+  const [row] = await q.query(
+    `UPDATE users SET vm_mode = CASE WHEN $3::boolean THEN $4 ELSE vm_mode END,
+            default_runtime_type = CASE WHEN $5::boolean THEN $6 ELSE default_runtime_type END
+      WHERE id = $1 AND org_id = $2 RETURNING *`,
+    [userId, orgId, patch.vmMode !== undefined, patch.vmMode ?? null, patch.runtimeType !== undefined, patch.runtimeType ?? null],
+  );
   return row ? toUser(row) : null;
 }
 
@@ -72,12 +87,39 @@ export async function vmModeSettings(q: Queryable, userId: string, agentId: stri
   return { user: row?.user_mode ?? null, agent: row?.agent_mode ?? null, org: row?.org_mode ?? null };
 }
 
-export async function patchOrg(q: Queryable, orgId: string, patch: { dedicatedPlanes?: boolean | undefined; defaultVmMode?: Org['defaultVmMode'] | undefined }): Promise<Org | null> {
+type Runtime = User['runtimeType'];
+/**
+ * The runtime type chain's stored links. A session names its agent, so with a session the agent is
+ * the session's; sessions and agents of another user or org are not read (their links stay null).
+ */
+export async function runtimeTypeSettings(
+  q: Queryable,
+  userId: string,
+  agentId: string | null,
+  sessionId: string | null,
+): Promise<{ session: Runtime; agent: Runtime; user: Runtime; org: Runtime }> {
+  const [row] = await q.query<{ session_rt: Runtime; agent_rt: Runtime; user_rt: Runtime; org_rt: Runtime }>(
+    `SELECT s.runtime_type AS session_rt, a.runtime_type AS agent_rt, u.default_runtime_type AS user_rt, o.default_runtime_type AS org_rt
+       FROM users u JOIN organizations o ON o.id = u.org_id
+       LEFT JOIN sessions s ON s.id = $3 AND s.user_id = u.id AND s.deleted_at IS NULL
+       LEFT JOIN agents a ON a.id = coalesce(s.agent_id, $2) AND a.org_id = u.org_id AND a.deleted_at IS NULL
+      WHERE u.id = $1`,
+    [userId, agentId, sessionId],
+  );
+  return { session: row?.session_rt ?? null, agent: row?.agent_rt ?? null, user: row?.user_rt ?? null, org: row?.org_rt ?? null };
+}
+
+export async function patchOrg(
+  q: Queryable,
+  orgId: string,
+  patch: { dedicatedPlanes?: boolean | undefined; defaultVmMode?: Org['defaultVmMode'] | undefined; defaultRuntimeType?: Org['defaultRuntimeType'] | undefined },
+): Promise<Org | null> {
   const [row] = await q.query(
     `UPDATE organizations SET dedicated_planes = COALESCE($2, dedicated_planes),
-            default_vm_mode = CASE WHEN $3::boolean THEN $4 ELSE default_vm_mode END
+            default_vm_mode = CASE WHEN $3::boolean THEN $4 ELSE default_vm_mode END,
+            default_runtime_type = CASE WHEN $5::boolean THEN $6 ELSE default_runtime_type END
       WHERE id = $1 RETURNING *`,
-    [orgId, patch.dedicatedPlanes ?? null, 'defaultVmMode' in patch, patch.defaultVmMode ?? null],
+    [orgId, patch.dedicatedPlanes ?? null, 'defaultVmMode' in patch, patch.defaultVmMode ?? null, 'defaultRuntimeType' in patch, patch.defaultRuntimeType ?? null],
   );
   return row ? toOrg(row) : null;
 }

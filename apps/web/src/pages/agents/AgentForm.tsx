@@ -17,7 +17,7 @@ const blank: Draft = {
   name: '',
   systemPrompt: 'You are a helpful assistant.',
   model: null,
-  runtimeType: 'semigraph',
+  runtimeType: null,
   defaultVmMode: null,
   skillIds: [],
   mcpServerIds: [],
@@ -59,7 +59,13 @@ export function AgentForm({ agent }: { agent: Agent | null }) {
             placeholder="platform default"
             hint="Leave empty for the platform's model."
           />
-          <SelectField label="Runtime" value={draft.runtimeType} onChange={(e) => set('runtimeType', e.target.value as RuntimeType)}>
+          <SelectField
+            label="Runtime"
+            value={draft.runtimeType ?? ''}
+            onChange={(e) => set('runtimeType', (e.target.value || null) as RuntimeType | null)}
+            hint="A session can still choose its own."
+          >
+            <option value="">Inherit (your default)</option>
             {RUNTIME_OPTIONS.map((o) => (
               <option key={o.value} value={o.value}>
                 {o.label}

@@ -56,7 +56,7 @@ export function AgentsPage() {
                   <p className="mt-0.5 text-xs text-zinc-500">updated {fmtRelative(a.updatedAt)}</p>
                 </div>
                 <div className="flex shrink-0 gap-1.5">
-                  <Badge tone="violet">{RUNTIME_OPTIONS.find((o) => o.value === a.runtimeType)?.label ?? a.runtimeType}</Badge>
+                  {a.runtimeType && <Badge tone="violet">{RUNTIME_OPTIONS.find((o) => o.value === a.runtimeType)?.label ?? a.runtimeType}</Badge>}
                   {a.model && <Badge>{a.model}</Badge>}
                 </div>
               </div>

@@ -1,9 +1,11 @@
+import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
+import type { RuntimeType } from '@semibot/protocol';
 import { MessageSquarePlus } from 'lucide-react';
 import { NavLink, useNavigate } from 'react-router';
 import { api, errorOf } from '../../lib/api.js';
 import { keys, useSessions } from '../../lib/queries.js';
-import type { Session } from '../../lib/types.js';
+import { RUNTIME_OPTIONS, type Session } from '../../lib/types.js';
 import { fmtRelative } from '../../lib/format.js';
 import { Button } from '../../components/ui/Button.js';
 import { ErrorNotice } from '../../components/ui/ErrorNotice.js';
@@ -14,8 +16,10 @@ export function SessionList({ agentId }: { agentId: string }) {
   const sessions = useSessions(agentId);
   const qc = useQueryClient();
   const navigate = useNavigate();
+  // the session's own link of the runtime type chain; '' leaves it to the agent, the user, the org
+  const [runtime, setRuntime] = useState<RuntimeType | ''>('');
   const create = useMutation({
-    mutationFn: () => api<Session>('POST', '/sessions', { agentId }),
+    mutationFn: () => api<Session>('POST', '/sessions', runtime ? { agentId, runtimeType: runtime } : { agentId }),
     onSuccess: (s) => {
       void qc.invalidateQueries({ queryKey: keys.sessions(agentId) });
       navigate(`/chat/${agentId}/${s.id}`);
@@ -28,6 +32,19 @@ export function SessionList({ agentId }: { agentId: string }) {
         <Button variant="primary" className="w-full" onClick={() => create.mutate()} disabled={create.isPending}>
           <MessageSquarePlus className="size-4" aria-hidden /> New session
         </Button>
+        <select
+          aria-label="Runtime of the new session"
+          className="mt-2 w-full rounded-md border border-zinc-200 bg-white px-2 py-1 text-xs text-zinc-600 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-300"
+          value={runtime}
+          onChange={(e) => setRuntime(e.target.value as RuntimeType | '')}
+        >
+          <option value="">Runtime: the agent's</option>
+          {RUNTIME_OPTIONS.map((o) => (
+            <option key={o.value} value={o.value}>
+              Runtime: {o.label}
+            </option>
+          ))}
+        </select>
         {create.error && (
           <div className="mt-2">
             <ErrorNotice error={errorOf(create.error)} />
@@ -46,7 +63,10 @@ export function SessionList({ agentId }: { agentId: string }) {
                 }
               >
                 <span className="block truncate">{sessionTitle(s)}</span>
-                <span className="block text-[11px] text-zinc-400">{fmtRelative(s.updatedAt)}</span>
+                <span className="block text-[11px] text-zinc-400">
+                  {fmtRelative(s.updatedAt)}
+                  {s.runtimeType && ` · ${RUNTIME_OPTIONS.find((o) => o.value === s.runtimeType)?.label ?? s.runtimeType}`}
+                </span>
               </NavLink>
             </li>
           ))}

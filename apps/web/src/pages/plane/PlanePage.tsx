@@ -10,6 +10,7 @@ import { Card, PageHeader } from '../../components/ui/Card.js';
 import { ErrorNotice } from '../../components/ui/ErrorNotice.js';
 import { useCountdown } from './useCountdown.js';
 import { ConnectMachine } from './ConnectMachine.js';
+import { RuntimeSetting } from './RuntimeSetting.js';
 
 const explain: Record<VmStatus['state'], string> = {
   none: 'No execution plane yet: one starts with your first message.',
@@ -88,6 +89,7 @@ export function PlanePage() {
         </Card>
       )}
       {s && <ConnectMachine status={s} />}
+      {s && <RuntimeSetting status={s} />}
     </div>
   );
 }
