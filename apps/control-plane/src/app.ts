@@ -58,8 +58,8 @@ export async function createApp(
   /** an already started openDb (main.ts starts it early); opened here when absent */
   database?: ReturnType<typeof openDb>,
 ): Promise<App> {
-  if (config.vmMode === 'firecracker' || (config.vmMode === 'docker' && !config.docker)) {
-    throw new Error(`SEMIBOT_VM_MODE=${config.vmMode} is not available: ${config.vmMode === 'docker' ? 'set SEMIBOT_DOCKER_IMAGE' : 'this build has process, docker and local'}`);
+  if ((config.vmMode === 'docker' && !config.docker) || (config.vmMode === 'microvm' && !config.microvm)) {
+    throw new Error(`SEMIBOT_VM_MODE=${config.vmMode} is not available: set ${config.vmMode === 'docker' ? 'SEMIBOT_DOCKER_IMAGE' : 'SEMIBOT_MICROVM_IMAGE'}`);
   }
   // The database boots (embedded PGlite: on its own thread) while everything below is built: the
   // server is given a Db that waits for it, and nothing queries before listen().
@@ -109,9 +109,12 @@ export async function createApp(
     pool,
   });
   const driver = new ProcessDriver(config.runtimeEntry ?? daemonEntry, logger.child({ component: 'process-driver' }));
-  // loaded only when docker mode is configured
+  // loaded only when their modes are configured
   const docker = config.docker
     ? new (await import('./scheduler/docker-driver.js')).DockerDriver({ ...config.docker, logger: logger.child({ component: 'docker-driver' }) })
+    : null;
+  const microvm = config.microvm
+    ? new (await import('./scheduler/microvm-driver.js')).MicrovmDriver({ ...config.microvm, logger: logger.child({ component: 'microvm-driver' }) })
     : null;
   let address = '';
   const scheduler = new Scheduler({
@@ -119,7 +122,7 @@ export async function createApp(
     tokens,
     gateway,
     driver,
-    drivers: docker ? { docker } : {},
+    drivers: { ...(docker ? { docker } : {}), ...(microvm ? { microvm } : {}) },
     logger: logger.child({ component: 'scheduler' }),
     home: config.home,
     wsUrl: () => config.publicWsUrl ?? `${address.replace(/^http/, 'ws')}/ws/vm`,
@@ -210,7 +213,12 @@ export async function createApp(
       replica: cluster.replicaId,
       bus: cluster.distributed ? 'redis' : 'in-process',
       // what each VM mode needs is there: true, or why not
-      vmModes: { process: true, local: true, docker: docker ? ((await docker.check()) ?? true) : 'SEMIBOT_DOCKER_IMAGE is not set' },
+      vmModes: {
+        process: true,
+        local: true,
+        docker: docker ? ((await docker.check()) ?? true) : 'SEMIBOT_DOCKER_IMAGE is not set',
+        microvm: microvm ? ((await microvm.check()) ?? true) : 'SEMIBOT_MICROVM_IMAGE is not set',
+      },
       llm: { model: llm.model, mock: llmNotice !== null },
       notice: llmNotice,
     };

@@ -68,6 +68,17 @@ const EnvSchema = z.object({
   SEMIBOT_DOCKER_CPUS: z.coerce.number().positive().default(1),
   /** memory per plane container, MiB @default 1024 */
   SEMIBOT_DOCKER_MEMORY_MB: z.coerce.number().int().positive().default(1024),
+  /** the directory `microvm` mode boots from (deploy/build-microvm-image.sh); unset: no microvm mode */
+  SEMIBOT_MICROVM_IMAGE: optionalString,
+  /** kvm: hardware virtualisation through /dev/kvm; tcg: QEMU's emulator (no /dev/kvm needed, slower) @default kvm */
+  SEMIBOT_MICROVM_ACCEL: z.enum(['kvm', 'tcg']).default('kvm'),
+  /** vCPUs per plane VM @default 1 */
+  SEMIBOT_MICROVM_CPUS: z.coerce.number().int().positive().default(1),
+  /** memory per plane VM, MiB (the root filesystem lives in it: ~110 MB) @default 512 */
+  SEMIBOT_MICROVM_MEMORY_MB: z.coerce.number().int().min(256).default(512),
+  /** each user's disk, MiB (sparse) @default 1024 */
+  SEMIBOT_MICROVM_DISK_MB: z.coerce.number().int().min(64).default(1024),
+  SEMIBOT_QEMU: z.string().default('qemu-system-x86_64'),
   /** the shared worker pool's name: sessions of orgs not marked dedicated run on its planes; unset: every user gets a plane of their own */
   SEMIBOT_PLANE_POOL: optionalString,
   /** this replica's name in leases and logs; default: host-pid-random (a restarted replica is a new one) */
@@ -113,6 +124,7 @@ export interface Config {
   replicaId: string | null;
   planePool: string | null;
   docker: { image: string; socketPath: string; cpus: number; memoryBytes: number } | null;
+  microvm: { image: string; accel: 'kvm' | 'tcg'; cpus: number; memoryMb: number; diskMb: number; qemu: string } | null;
   runLeaseMs: number;
   drainTimeoutMs: number;
 }
@@ -159,6 +171,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     planePool: e.SEMIBOT_PLANE_POOL ?? null,
     docker: e.SEMIBOT_DOCKER_IMAGE
       ? { image: e.SEMIBOT_DOCKER_IMAGE, socketPath: e.SEMIBOT_DOCKER_SOCKET, cpus: e.SEMIBOT_DOCKER_CPUS, memoryBytes: e.SEMIBOT_DOCKER_MEMORY_MB * 2 ** 20 }
+      : null,
+    microvm: e.SEMIBOT_MICROVM_IMAGE
+      ? {
+          image: e.SEMIBOT_MICROVM_IMAGE,
+          accel: e.SEMIBOT_MICROVM_ACCEL,
+          cpus: e.SEMIBOT_MICROVM_CPUS,
+          memoryMb: e.SEMIBOT_MICROVM_MEMORY_MB,
+          diskMb: e.SEMIBOT_MICROVM_DISK_MB,
+          qemu: e.SEMIBOT_QEMU,
+        }
       : null,
     runLeaseMs: e.RUN_LEASE_MS,
     drainTimeoutMs: e.SEMIBOT_DRAIN_TIMEOUT_MS,

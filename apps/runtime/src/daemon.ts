@@ -3,6 +3,7 @@ import type { LlmProvider } from '@semibot/llm';
 import type { LlmConfig } from '@semibot/protocol';
 import { initTracing } from '@semibot/telemetry';
 import { ControlConnection } from './connection.js';
+import { viaHostLoopback } from './host-loopback.js';
 import { SessionManager } from './session-manager.js';
 import { SemiGraphRuntime } from './runtimes/semigraph/runtime.js';
 
@@ -16,6 +17,8 @@ export interface DaemonOptions {
   home: string;
   logLevel: string;
   instanceId?: string | undefined;
+  /** in a VM: the address of the host's loopback (URLs naming loopback are pointed at it) */
+  hostLoopback?: string | undefined;
   /** the control plane refused the credential for good (a retry cannot help) */
   onFatal(reason: string): void;
 }
@@ -50,13 +53,14 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     maxSteps: Number(process.env.SEMIBOT_MAX_STEPS ?? 8),
   });
   const connection: ControlConnection = new ControlConnection({
-    url: o.url,
+    url: viaHostLoopback(o.url, o.hostLoopback),
     token: o.token,
     ticket: o.ticket,
     logger,
     onInit(init) {
-      if (!llm || llm.baseUrl !== init.llm.baseUrl || llm.apiKey !== init.llm.apiKey) provider = null;
-      llm = init.llm;
+      const given = { ...init.llm, baseUrl: viaHostLoopback(init.llm.baseUrl, o.hostLoopback) };
+      if (!llm || llm.baseUrl !== given.baseUrl || llm.apiKey !== given.apiKey) provider = null;
+      llm = given;
       logger.info('connected to control plane');
     },
     onMessage: (msg) => sessions.handle(msg),

@@ -29,6 +29,7 @@ if (process.argv[2] === 'connect') {
     home: env.SEMIBOT_HOME ?? process.cwd(),
     logLevel: env.LOG_LEVEL ?? 'info',
     instanceId: env.SEMIBOT_INSTANCE_ID,
+    hostLoopback: env.SEMIBOT_HOST_LOOPBACK,
     onFatal(reason) {
       daemon.logger.error({ reason }, 'cannot connect; exiting');
       process.exit(3);

@@ -12,7 +12,7 @@ export const PROTOCOL_VERSION = 1;
 const id = z.string().min(1).max(200);
 export const RuntimeTypes = ['semigraph', 'openclaw'] as const;
 export type RuntimeType = (typeof RuntimeTypes)[number];
-export const VmModes = ['process', 'docker', 'firecracker', 'local'] as const;
+export const VmModes = ['process', 'docker', 'microvm', 'local'] as const;
 export type VmMode = (typeof VmModes)[number];
 
 export const ChatMessage = z.object({

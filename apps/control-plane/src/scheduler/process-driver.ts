@@ -15,7 +15,7 @@ const PLANE_NODE_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
 
 /**
  * `process` mode: the plane is a child process of the control plane. No isolation at all — the
- * plane runs as the same OS user; `docker`/`firecracker` modes are where isolation comes from.
+ * plane runs as the same OS user; `docker`/`microvm` modes are where isolation comes from.
  */
 export class ProcessDriver implements VmDriver {
   readonly mode = 'process' as const;

@@ -26,6 +26,6 @@ export const RUNTIME_OPTIONS = [
 export const VM_MODE_OPTIONS = [
   { value: 'process', label: 'Process (embedded)' },
   { value: 'docker', label: 'Docker container' },
-  { value: 'firecracker', label: 'Firecracker microVM' },
+  { value: 'microvm', label: 'MicroVM (QEMU)' },
   { value: 'local', label: 'Local machine' },
 ] as const satisfies readonly { value: VmMode; label: string }[];
