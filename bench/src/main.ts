@@ -196,15 +196,15 @@ function writeKindResults(kind: string, results: unknown, sha: string): void {
   process.stdout.write(`results: ${path.relative(paths.root, file)}\n`);
 }
 
-/** --vm-modes: cold start per VM mode (process vs docker), side by side; needs a Docker engine. */
+/** --vm-modes: cold start per VM mode (process, docker, microvm), side by side; needs a Docker engine and QEMU. */
 async function runVmModes(machine: ReturnType<typeof describeMachine>, git: ReturnType<typeof gitInfo>): Promise<void> {
   const { mock, client } = await mockAndClient();
   const figures = await vmModesBench({ cfg, client, mock, samples: cfg.smoke ? 1 : 7, say, disposers });
-  const line = (m: 'process' | 'docker') => {
+  const line = (m: keyof typeof figures.coldStartMs) => {
     const s = figures.coldStartMs[m].summary;
     return `| ${m.padEnd(7)} | ${s.p50.toFixed(0).padStart(5)} | ${s.max.toFixed(0).padStart(5)} |`;
   };
-  process.stdout.write(`\n| mode    | cold start → first token p50 ms | max |\n|---|---|---|\n${line('process')}\n${line('docker')}\n\nplane image build: ${Math.round(figures.imageBuildMs)} ms\n`);
+  process.stdout.write(`\n| mode    | cold start → first token p50 ms | max |\n|---|---|---|\n${line('process')}\n${line('docker')}\n${line('microvm')}\n\nplane image build: ${Math.round(figures.imageBuildMs)} ms; microVM image build: ${Math.round(figures.microvm.imageBuildMs)} ms; microVM accel: ${figures.microvm.accel}\n`);
   process.stdout.write(`machine: ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, ${machine.os}\n`);
   if (!cfg.smoke) writeKindResults('vm-modes', { command: 'npm run bench -- --vm-modes', git, machine, figures }, git.sha);
 }
