@@ -56,4 +56,6 @@ PY
 mv "$work/vmlinux" "$out/vmlinux"
 mv "$work/initrd.img" "$out/initrd.img"
 echo "$kver" > "$out/kernel-version"
+# the guest's timer frequency: the driver works out the delay-loop constant from it (see microvm-driver.ts)
+sed -n 's/^CONFIG_HZ=//p' "/boot/config-$kver" > "$out/kernel-hz"
 echo "$out"

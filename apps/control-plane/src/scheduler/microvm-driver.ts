@@ -42,7 +42,11 @@ export interface MicrovmDriverOptions {
 export class MicrovmDriver implements VmDriver {
   readonly mode = 'microvm' as const;
 
-  constructor(private readonly o: MicrovmDriverOptions) {}
+  private readonly append: string;
+
+  constructor(private readonly o: MicrovmDriverOptions) {
+    this.append = ['console=ttyS0 quiet panic=-1', ...(o.accel === 'tcg' ? timingHints(o.image) : [])].join(' ');
+  }
 
   /** What /readyz and a clear start error need: QEMU, the image, and /dev/kvm when accel is kvm. */
   async check(): Promise<string | null> {
@@ -81,7 +85,7 @@ export class MicrovmDriver implements VmDriver {
       '-serial', 'stdio',
       '-kernel', path.join(this.o.image, 'vmlinux'),
       '-initrd', path.join(this.o.image, 'initrd.img'),
-      '-append', 'console=ttyS0 quiet panic=-1',
+      '-append', this.append,
       // QEMU locks the disk image: a second VM on the same user's disk cannot start
       '-drive', `id=disk,file=${disk},format=raw,if=none,cache=writeback,discard=unmap`,
       '-device', 'virtio-blk-device,drive=disk',
@@ -177,6 +181,24 @@ export class MicrovmDriver implements VmDriver {
       }
     }
     return n;
+  }
+}
+
+/**
+ * Under TCG on a busy host the guest's boot-time calibrations can starve: the fast TSC calibration
+ * gives up and the delay-loop calibration then waits for timer ticks that come too slowly — we saw
+ * one boot in three hang there with both cores loaded. The emulated TSC runs at the host's rate,
+ * so both figures are given instead: the TSC's frequency and loops-per-jiffy at the kernel's HZ.
+ */
+function timingHints(image: string): string[] {
+  try {
+    const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]);
+    const hz = Number(readFileSync(path.join(image, 'kernel-hz'), 'utf8').trim());
+    if (!(mhz > 0) || !(hz > 0)) return [];
+    const khz = Math.round(mhz * 1000);
+    return [`tsc_early_khz=${khz}`, `lpj=${Math.round((khz * 1000) / hz)}`];
+  } catch {
+    return [];
   }
 }
 
