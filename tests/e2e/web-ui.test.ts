@@ -232,6 +232,13 @@ describe('web console in Chromium', () => {
     await waitFor(async () => ((await resolvedRuntime.textContent()) ?? '').includes("openclaw (from the user's setting)"));
     await page.getByLabel('Runtime', { exact: true }).selectOption('');
     await waitFor(async () => ((await resolvedRuntime.textContent()) ?? '').includes("semigraph (from the default's setting)"));
+    // the org's link (the user owns their org), and the modes this deployment cannot run, greyed
+    await page.getByLabel('Org runtime').selectOption('openclaw');
+    await waitFor(async () => ((await resolvedRuntime.textContent()) ?? '').includes("openclaw (from the org's setting)"));
+    await page.getByLabel('Org runtime').selectOption('');
+    await waitFor(async () => ((await resolvedRuntime.textContent()) ?? '').includes("semigraph (from the default's setting)"));
+    expect(await page.getByLabel('A microVM of my own (QEMU)').isDisabled()).toBe(true);
+    expect(await page.getByLabel('Here (a process beside the control plane)').isDisabled()).toBe(false);
   }, 90_000);
 
   it('manages agents, skills, MCP servers and memories, in light and dark; signs out and in', async () => {

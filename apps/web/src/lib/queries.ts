@@ -32,5 +32,13 @@ export const useVmStatus = (opts: { fast?: boolean } = {}) =>
     },
   });
 
+/** Which VM modes this deployment can run: true, or why not (GET /readyz, outside the API). */
+export const useVmModesAvailable = () =>
+  useQuery({
+    queryKey: ['readyz'],
+    queryFn: async () => ((await (await fetch('/readyz')).json()) as { vmModes?: Record<string, true | string> }).vmModes ?? {},
+    staleTime: 60_000,
+  });
+
 export const planeTone = (s: VmStatus['state']) =>
   s === 'ready' ? 'green' : s === 'starting' || s === 'provisioning' ? 'amber' : s === 'failed' || s === 'disconnected' ? 'red' : 'neutral';

@@ -2,7 +2,8 @@ import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { KeyRound, Laptop } from 'lucide-react';
 import { api, errorOf } from '../../lib/api.js';
-import { keys } from '../../lib/queries.js';
+import type { VmMode } from '@semibot/protocol';
+import { keys, useVmModesAvailable } from '../../lib/queries.js';
 import type { User, VmStatus } from '../../lib/types.js';
 import { Button } from '../../components/ui/Button.js';
 import { Card } from '../../components/ui/Card.js';
@@ -10,8 +11,10 @@ import { ErrorNotice } from '../../components/ui/ErrorNotice.js';
 
 const modes = [
   { value: 'process', label: 'Here (a process beside the control plane)' },
+  { value: 'docker', label: 'A Docker container of my own' },
+  { value: 'microvm', label: 'A microVM of my own (QEMU)' },
   { value: 'local', label: 'My own machine (semibot-runtime connect)' },
-] as const;
+] as const satisfies readonly { value: VmMode; label: string }[];
 
 /**
  * Where the caller's plane runs, and — for their own machine — the exact command to run there.
@@ -21,13 +24,14 @@ export function ConnectMachine({ status }: { status: VmStatus }) {
   const qc = useQueryClient();
   const [key, setKey] = useState<string | null>(null);
   const setMode = useMutation({
-    mutationFn: (vmMode: 'process' | 'local' | null) => api<User>('PATCH', '/auth/me', { vmMode }),
+    mutationFn: (vmMode: VmMode | null) => api<User>('PATCH', '/auth/me', { vmMode }),
     onSuccess: () => void qc.invalidateQueries({ queryKey: keys.vm }),
   });
   const newKey = useMutation({
     mutationFn: () => api<{ key: string }>('POST', '/api-keys', { name: `machine ${new Date().toISOString().slice(0, 16)}` }),
     onSuccess: (r) => setKey(r.key),
   });
+  const available = useVmModesAvailable();
   const mode = status.resolvedMode.mode;
   const command = `npx semibot-runtime connect --server ${window.location.origin} --api-key ${key ?? '<your API key>'}`;
   return (
@@ -45,12 +49,18 @@ export function ConnectMachine({ status }: { status: VmStatus }) {
       </div>
       <div className="space-y-4 p-5">
         <fieldset className="space-y-2" aria-label="VM mode">
-          {modes.map((m) => (
-            <label key={m.value} className="flex items-center gap-2 text-sm">
-              <input type="radio" name="vm-mode" value={m.value} checked={mode === m.value} disabled={setMode.isPending} onChange={() => setMode.mutate(m.value)} />
-              {m.label}
-            </label>
-          ))}
+          {modes.map((m) => {
+            // a mode this deployment cannot run is shown, greyed, with the reason
+            const why = available.data?.[m.value];
+            const off = why !== undefined && why !== true;
+            return (
+              <label key={m.value} className={`flex items-center gap-2 text-sm ${off ? 'text-zinc-400' : ''}`} title={off ? why : undefined}>
+                <input type="radio" name="vm-mode" value={m.value} checked={mode === m.value} disabled={setMode.isPending || off} onChange={() => setMode.mutate(m.value)} />
+                {m.label}
+                {off && <span className="text-xs">— not available here</span>}
+              </label>
+            );
+          })}
         </fieldset>
         {setMode.error && <ErrorNotice error={errorOf(setMode.error)} onRetry={() => setMode.reset()} />}
         {mode === 'local' && (

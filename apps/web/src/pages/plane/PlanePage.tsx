@@ -11,6 +11,7 @@ import { ErrorNotice } from '../../components/ui/ErrorNotice.js';
 import { useCountdown } from './useCountdown.js';
 import { ConnectMachine } from './ConnectMachine.js';
 import { RuntimeSetting } from './RuntimeSetting.js';
+import { OrgSettings } from './OrgSettings.js';
 
 const explain: Record<VmStatus['state'], string> = {
   none: 'No execution plane yet: one starts with your first message.',
@@ -90,6 +91,7 @@ export function PlanePage() {
       )}
       {s && <ConnectMachine status={s} />}
       {s && <RuntimeSetting status={s} />}
+      <OrgSettings />
     </div>
   );
 }
