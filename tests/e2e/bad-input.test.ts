@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cleanupHome,
@@ -54,7 +56,6 @@ describe('bad input', () => {
     const cases: [string, string, string, string?][] = [
       ['POST', `/sessions/${sessionId}/messages`, '{"content": "unterminated'],
       ['POST', `/sessions/${sessionId}/messages`, 'content=hello'],
-      ['POST', `/sessions/${sessionId}/messages`, ''],
       ['POST', '/agents', '{name: "no quotes"}'],
       ['PATCH', `/agents/${agentId}`, '{"name": "x",}'],
       ['POST', '/sessions', '[1, 2'],
@@ -67,6 +68,26 @@ describe('bad input', () => {
     // asking for a stream does not change that: the error comes before any stream starts
     const r = await p.api('POST', `/sessions/${sessionId}/messages`, { token, rawBody: '{', headers: { accept: 'text/event-stream' } });
     expectError(r, 400, 'INVALID_JSON', 'SSE post with bad JSON');
+  });
+
+  it('content-type: application/json with no body is no body: served where none is needed, VALIDATION_ERROR where one is', async () => {
+    const json = { 'content-type': 'application/json' };
+    const doomed = (await p.api('POST', '/sessions', { token, body: { agentId } })).body.id as string;
+    // what many HTTP libraries send on every request
+    const deleted = await p.api('DELETE', `/sessions/${doomed}`, { token, rawBody: '', headers: json });
+    expect(deleted.status).toBe(204);
+    expect((await p.api('GET', `/sessions/${doomed}`, { token })).status).toBe(404);
+    // a body-less POST (another user's: a rebootstrap restarts the caller's plane, the bystander's stays)
+    const other = await p.user();
+    const rebootstrapped = await p.api('POST', '/vm/rebootstrap', { token: other.token, rawBody: '', headers: json });
+    expect(rebootstrapped.status).toBe(200);
+    expect(rebootstrapped.body.mode).toBe('process');
+    const withoutBody = await fetch(`${p.url}/api/v1/vm/rebootstrap`, { method: 'POST', headers: { ...json, authorization: `Bearer ${other.token}` } });
+    expect(withoutBody.status).toBe(200);
+    // a route that needs a body still says so, and stores nothing
+    expectError(await p.api('POST', `/sessions/${sessionId}/messages`, { token, rawBody: '', headers: json }), 400, 'VALIDATION_ERROR', 'POST messages, empty body');
+    expectError(await p.api('POST', `/sessions/${sessionId}/messages`, { token, rawBody: '  \n', headers: json }), 400, 'VALIDATION_ERROR', 'POST messages, blank body');
+    expect((await p.api('GET', `/sessions/${sessionId}/messages`, { token })).body.data).toEqual([]);
   });
 
   it('missing or wrongly typed fields → 400 VALIDATION_ERROR', async () => {
@@ -146,6 +167,12 @@ describe('bad input', () => {
     expect(wrongPath.refusedStatus).toBe(404);
   });
 
+  it('/ws/vm: a refused peer that never answers the close frame loses its TCP connection within a second', async () => {
+    const { closeFrameToCut } = await rawWsRefusal(p.url);
+    expect(closeFrameToCut.code).toBe(4001);
+    expect(closeFrameToCut.ms).toBeLessThan(1_500);
+  });
+
   it('after all of that the service is healthy and other sessions are unaffected', async () => {
     const health = await fetch(`${p.url}/healthz`);
     expect(health.status).toBe(200);
@@ -166,3 +193,47 @@ describe('bad input', () => {
     expect(textOf(await sendAndStream(p, token, sessionId, '/echo me too'))).toBe('me too');
   });
 });
+
+/**
+ * A WebSocket client by hand, so that it can misbehave: it upgrades, sends a text frame that is not
+ * an auth frame, and then never answers the server's close frame. Resolves with the close code and
+ * how long the server kept the TCP connection open after sending it.
+ */
+function rawWsRefusal(url: string): Promise<{ closeFrameToCut: { code: number; ms: number } }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname);
+    const timer = setTimeout(() => (socket.destroy(), reject(new Error('the server kept the socket for 10 s'))), 10_000);
+    let buf = Buffer.alloc(0);
+    let upgraded = false;
+    let closeAt: { code: number; at: number } | null = null;
+    socket.on('connect', () => {
+      socket.write(
+        `GET /ws/vm HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+    });
+    socket.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (!upgraded) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        upgraded = true;
+        buf = buf.subarray(end + 4);
+        // a masked text frame (clients must mask) that is not an auth frame
+        const payload = Buffer.from('not an auth frame');
+        const mask = randomBytes(4);
+        const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
+        socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
+      }
+      // the server's close frame: opcode 8, unmasked, the code in the first two payload bytes
+      if (!closeAt && buf.length >= 4 && (buf[0]! & 0x0f) === 8) closeAt = { code: buf.readUInt16BE(2), at: performance.now() };
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      if (!closeAt) return reject(new Error('the socket closed without a close frame'));
+      resolve({ closeFrameToCut: { code: closeAt.code, ms: performance.now() - closeAt.at } });
+    });
+    socket.on('error', () => {});
+  });
+}

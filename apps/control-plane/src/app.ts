@@ -186,6 +186,14 @@ export async function createApp(
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
   }) as unknown as FastifyInstance;
+  // Many HTTP clients send `content-type: application/json` on every request, a DELETE or a
+  // body-less POST included: an empty body is no body (a route that needs one says so with
+  // VALIDATION_ERROR); anything else goes through Fastify's own parser (prototype-poisoning checks).
+  const jsonParser = http.getDefaultJsonParser('error', 'error');
+  http.removeContentTypeParser('application/json');
+  http.addContentTypeParser('application/json', { parseAs: 'string' }, (req, text, done) =>
+    (text as string).trim() === '' ? done(null, undefined) : jsonParser(req, text as string, done),
+  );
   http.addHook('onRequest', async (req, reply) => {
     if (!/^[\w.:-]{1,100}$/.test(req.id)) (req as { id: string }).id = randomUUID();
     void reply.header('x-request-id', req.id);

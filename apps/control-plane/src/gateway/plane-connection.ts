@@ -3,6 +3,22 @@ import type { ControlToPlane } from '@semibot/protocol';
 import type { VmPrincipal } from '../auth/tokens.js';
 import type { Session } from '../store/sessions.js';
 
+/** how long a closed socket's peer has to answer the close frame before its TCP connection is cut */
+const CLOSE_GRACE_MS = 1_000;
+
+/**
+ * Sends the close frame, then ends the TCP connection if the peer has not answered it within
+ * CLOSE_GRACE_MS: ws waits 30 s for that answer, and an unauthenticated or misbehaving peer
+ * would otherwise keep the socket (and its memory) that long.
+ */
+export function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  if (ws.readyState === ws.CLOSED) return;
+  ws.close(code, reason);
+  const cut = setTimeout(() => ws.readyState !== ws.CLOSED && ws.terminate(), CLOSE_GRACE_MS);
+  cut.unref();
+  ws.once('close', () => clearTimeout(cut));
+}
+
 /** One authenticated execution plane on /ws/vm. */
 export class PlaneConnection {
   /** sessions this plane has been sent `start_session` for, on this connection */
@@ -48,6 +64,6 @@ export class PlaneConnection {
   }
 
   close(code: number, reason: string): void {
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) closeSocket(this.ws, code, reason);
   }
 }

@@ -17,7 +17,7 @@ import {
 import type { Db } from '../db/db.js';
 import { sha256, type Tokens } from '../auth/tokens.js';
 import { consumeTicket, getVm, markConnected, touchHeartbeat } from '../store/vms.js';
-import { PlaneConnection } from './plane-connection.js';
+import { closeSocket, PlaneConnection } from './plane-connection.js';
 import { RequestResults, type RequestOutcome } from './request-results.js';
 import type { PlanePool } from '../scheduler/pool.js';
 
@@ -141,7 +141,7 @@ export class WsGateway {
   private refuse(ws: WebSocket, why: string): void {
     this.counters.authFailures++;
     this.opts.logger.warn({ why }, 'plane refused');
-    ws.close(CloseCodes.authFailed, 'AUTH_FAILED');
+    closeSocket(ws, CloseCodes.authFailed, 'AUTH_FAILED');
   }
 
   private async authenticate(ws: WebSocket, data: RawData, isBinary: boolean): Promise<PlaneConnection | null> {
