@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
+import { writeLogLine } from '../logging.js';
 import type { PlaneHandle, PlaneSpec, VmDriver } from './driver.js';
 
 const run = promisify(execFile);
@@ -99,7 +100,7 @@ export class MicrovmDriver implements VmDriver {
     // The serial console carries the plane's JSON log lines (and the guest's own few messages).
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
-        if (line.startsWith('{')) process.stdout.write(line + '\n');
+        if (line.startsWith('{')) writeLogLine(line);
         else if (line.trim()) log.info({ console: line.replace(/\r$/, '') }, 'plane VM');
       });
     }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
+import { writeLogLine } from '../logging.js';
 import type { PlaneHandle, PlaneSpec, VmDriver } from './driver.js';
 
 const STOP_GRACE_MS = 3_000;
@@ -52,7 +53,7 @@ export class ProcessDriver implements VmDriver {
     const log = this.logger.child({ plane: spec.instanceId, pid: child.pid });
     // The plane logs JSON lines; pass them through so one log shows both sides of a turn.
     for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => process.stdout.write(line + '\n'));
+      createInterface({ input: stream }).on('line', (line) => writeLogLine(line));
     }
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
