@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { createLogger } from './logging.js';
+import { openAiRoutes } from './openai/completions.js';
 import { startMockLlm } from '@semibot/mock-llm';
 import { daemonEntry } from '@semibot/runtime';
 import type { Config } from './config.js';
@@ -244,6 +245,8 @@ export async function createApp(
     },
     { prefix: '/api/v1' },
   );
+  // OpenAI's Chat Completions in front of the agents, where OpenAI clients look for it
+  await http.register(openAiRoutes(ctx), { prefix: '/v1' });
   await installWebUi(http);
   const { applied } = await opening;
   if (applied.length) logger.info({ applied, db: db.kind }, 'migrations applied');

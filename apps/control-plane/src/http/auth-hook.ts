@@ -17,7 +17,8 @@ export function installAuth(app: FastifyInstance, ctx: AppContext, publicPaths: 
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req) => {
     const path = req.url.split('?')[0]!;
-    if (!path.startsWith('/api/') || publicPaths.has(path)) return;
+    // /v1/: the OpenAI-compatible endpoint (openai/completions.ts)
+    if (!(path.startsWith('/api/') || path.startsWith('/v1/')) || publicPaths.has(path)) return;
     req.principal = await authenticate(req, ctx);
   });
 }

@@ -25,11 +25,12 @@ export async function listMessages(q: Queryable, orgId: string, sessionId: strin
  * A session's conversation (GET /sessions/:id/messages): turns in the order their runs execute
  * (queue order), each user message followed by its answer. Storage order alone would put queued
  * questions before earlier answers: a user message is stored when posted, its answer when its run ends.
+ * Messages of no run (a conversation brought along, POST /v1/chat/completions) come first.
  */
 export async function listConversation(q: Queryable, orgId: string, sessionId: string): Promise<Message[]> {
   const rows = await q.query(
     `SELECT m.* FROM messages m LEFT JOIN runs r ON r.id = m.run_id
-      WHERE m.session_id = $1 AND m.org_id = $2 ORDER BY r.queue_seq, m.position`,
+      WHERE m.session_id = $1 AND m.org_id = $2 ORDER BY r.queue_seq NULLS FIRST, m.position`,
     [sessionId, orgId],
   );
   return rows.map(toMessage);
@@ -56,7 +57,7 @@ export async function historyForPlane(q: Queryable, sessionId: string, excludeRu
     `SELECT m.* FROM messages m LEFT JOIN runs r ON r.id = m.run_id
       WHERE m.session_id = $1 AND ($2::uuid IS NULL OR m.run_id IS DISTINCT FROM $2)
         AND (r.id IS NULL OR r.status NOT IN ('queued', 'running'))
-      ORDER BY r.queue_seq, m.position`,
+      ORDER BY r.queue_seq NULLS FIRST, m.position`,
     [sessionId, excludeRunId],
   );
   return rows.map(toMessage);

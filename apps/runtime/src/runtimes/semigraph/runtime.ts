@@ -45,7 +45,8 @@ export class SemiGraphRuntime implements RuntimeAdapter {
             runId: ctx.runId,
             messages: [
               { role: 'system', content: ctx.agent.systemPrompt },
-              ...ctx.history.filter((m) => m.role !== 'system'),
+              // a history's own system messages (an OpenAI-compatible client's, POST /v1/chat/completions) follow the agent's
+              ...ctx.history,
               { role: 'user', content: ctx.content },
             ],
           });
