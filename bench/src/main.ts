@@ -10,7 +10,7 @@ import { planeMemory, sseConnectionMemory } from './memory.js';
 import { paths, startControlPlane, startMock } from './platform.js';
 import { rssBytes, settledRss } from './procs.js';
 import { formatTable, rows, writeResults, type Figures } from './report.js';
-import { coldStart, coldStartFigure, restartToReady, startToReady, startToReadyWithoutSpare, type ColdStart } from './startup.js';
+import { coldStart, coldStartFigure, npmStartToReady, restartToReady, startToReady, startToReadyWithoutSpare, type ColdStart } from './startup.js';
 import { relayThroughput } from './throughput.js';
 import { Timeline } from './timeline.js';
 import { measureGraphOverhead } from './graph-overhead.js';
@@ -71,6 +71,8 @@ async function run(): Promise<void> {
   say(`control plane start → ready: ${ready.samplesMs.map(ms).join(', ')} ms`);
   const readyNoSpare = await t.run('start → ready, no spare', () => startToReadyWithoutSpare(mock.url, cfg.readyStarts));
   say(`control plane start → ready, template copied: ${readyNoSpare.samplesMs.map(ms).join(', ')} ms`);
+  const npmStart = await t.run('npm start → ready', () => npmStartToReady(mock.url, cfg.readyStarts));
+  say(`npm start → ready (nothing changed): ${npmStart.samplesMs.map(ms).join(', ')} ms`);
 
   const colds: ColdStart[] = [];
   await t.run('cold starts', async () => {
@@ -118,6 +120,7 @@ async function run(): Promise<void> {
     warmTurn,
     startToReady: ready,
     startToReadyNoSpare: readyNoSpare,
+    npmStartToReady: npmStart,
     restartToReady: restart.figure,
     coldStart: coldStartFigure(colds),
     throughput,

@@ -23,7 +23,8 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-function track(child: ChildProcess): Proc {
+/** `group`: the child leads a process group (npm and what it runs), stopped as one */
+function track(child: ChildProcess, group = false): Proc {
   let out = '';
   const keep = (c: Buffer) => {
     out = (out + c.toString()).slice(-8192);
@@ -38,8 +39,9 @@ function track(child: ChildProcess): Proc {
     tail: () => out,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const kill = (signal: NodeJS.Signals) => (group ? process.kill(-child.pid!, signal) : child.kill(signal));
+      kill('SIGTERM');
+      const t = setTimeout(() => kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(t);
     },
@@ -93,6 +95,8 @@ export interface ControlPlaneOptions {
    * the start being measured (2 cores). The line is written once /readyz would answer 200.
    */
   readyFromLog?: boolean;
+  /** start it as a user does, with `npm start` in the checkout (which builds what changed first) */
+  viaNpmStart?: boolean;
   timeoutMs?: number;
 }
 
@@ -104,7 +108,10 @@ export interface ControlPlaneOptions {
 export async function startControlPlane(o: ControlPlaneOptions): Promise<ControlPlaneProc> {
   const home = o.home ?? mkdtempSync(path.join(tmpdir(), 'semibot-bench-'));
   const started = performance.now();
-  const child = spawn(process.execPath, [...(o.execArgv ?? []), paths.controlPlane], {
+  const [cmd, args] = o.viaNpmStart ? ['npm', ['start', '--silent']] : [process.execPath, [...(o.execArgv ?? []), paths.controlPlane]];
+  const child = spawn(cmd, args, {
+    cwd: paths.root,
+    detached: o.viaNpmStart === true,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -121,7 +128,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const proc = track(child);
+  const proc = track(child, o.viaNpmStart === true);
   const deadline = started + (o.timeoutMs ?? 30_000);
   const fail = async (why: string): Promise<never> => {
     await proc.stop();
