@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { createLogger } from './logging.js';
 import { openAiRoutes } from './openai/completions.js';
 import { startMockLlm } from '@semibot/mock-llm';
-import { daemonEntry } from '@semibot/runtime';
+import { daemonEntry, findOpenClaw } from '@semibot/runtime';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { deferredDb, openDb } from './db/db.js';
@@ -106,6 +106,7 @@ export async function createApp(
     heartbeatIntervalMs: config.vmHeartbeatIntervalMs,
     heartbeatTimeoutMs: config.vmHeartbeatTimeoutMs,
     llm: () => resolvedLlm,
+    openclawMemoryMb: config.openclawMemoryMb,
     vmTokenTtlS: config.vmTokenTtlS,
     pool,
   });
@@ -212,6 +213,8 @@ export async function createApp(
   instrumentHttp(http, metrics.registry);
   runs.onFinished = (status, seconds) => metrics.runDuration.observe({ status }, seconds);
   let ready = false;
+  const openclawInstall = findOpenClaw();
+  const openclaw: true | string = typeof openclawInstall === 'string' ? openclawInstall : true;
   http.get('/healthz', async () => ({ status: 'ok' }));
   http.get('/readyz', async (_req, reply) => {
     if (!ready) return reply.status(503).send({ error: { code: 'NOT_READY', message: 'starting' } });
@@ -228,6 +231,9 @@ export async function createApp(
         docker: docker ? ((await docker.check()) ?? true) : 'SEMIBOT_DOCKER_IMAGE is not set',
         microvm: microvm ? ((await microvm.check()) ?? true) : 'SEMIBOT_MICROVM_IMAGE is not set',
       },
+      // OpenClaw as the deployment's own planes (process, local on this machine) find it
+      openclaw_available: openclaw === true,
+      runtimes: { semigraph: true, openclaw },
       llm: { model: llm.model, mock: llmNotice !== null },
       notice: llmNotice,
     };

@@ -60,6 +60,8 @@ const EnvSchema = z.object({
   VM_TOKEN_TTL_S: z.coerce.number().int().positive().default(600),
   /** command that starts a plane in `process` mode; default: this repo's runtime daemon */
   SEMIBOT_RUNTIME_ENTRY: optionalString,
+  /** heap budget of each plane's OpenClaw gateway, MiB; unset: Node's default */
+  SEMIBOT_OPENCLAW_MEMORY_MB: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(128).max(65_536).optional()),
   /** the plane image of `docker` mode (deploy/build-plane-image.sh); unset: no docker mode */
   SEMIBOT_DOCKER_IMAGE: optionalString,
   /** the Docker Engine API socket @default /var/run/docker.sock */
@@ -120,6 +122,8 @@ export interface Config {
   userTokenTtlS: number;
   vmTokenTtlS: number;
   runtimeEntry: string | undefined;
+  /** heap budget of each plane's OpenClaw gateway, MiB */
+  openclawMemoryMb: number | undefined;
   /** null: embedded (one process; the replica is called `embedded`) */
   replicaId: string | null;
   planePool: string | null;
@@ -167,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     userTokenTtlS: e.USER_TOKEN_TTL_S,
     vmTokenTtlS: e.VM_TOKEN_TTL_S,
     runtimeEntry: e.SEMIBOT_RUNTIME_ENTRY,
+    openclawMemoryMb: e.SEMIBOT_OPENCLAW_MEMORY_MB,
     replicaId: e.REDIS_URL ? (e.SEMIBOT_REPLICA_ID ?? newReplicaId()) : null,
     planePool: e.SEMIBOT_PLANE_POOL ?? null,
     docker: e.SEMIBOT_DOCKER_IMAGE

@@ -6,6 +6,9 @@ import { ControlConnection } from './connection.js';
 import { viaHostLoopback } from './host-loopback.js';
 import { SessionManager } from './session-manager.js';
 import { SemiGraphRuntime } from './runtimes/semigraph/runtime.js';
+import { findOpenClaw } from './runtimes/openclaw/install.js';
+import { OpenClawRuntime } from './runtimes/openclaw/runtime.js';
+import { Toolbox } from './tools/toolbox.js';
 
 export interface DaemonOptions {
   /** the control plane's /ws/vm */
@@ -47,11 +50,21 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   // The LLM SDK loads while the socket connects (not before it): the first turn needs it, the
   // connection does not, and loading it up front would delay a cold start by its import time.
   const llmSdk = import('@semibot/llm');
+  const toolbox = new Toolbox();
+  let openclawMemoryMb: number | undefined;
   const semigraph = new SemiGraphRuntime({
+    toolbox,
     provider: async () => (provider ??= (await llmSdk).createOpenAICompatibleProvider(llm!)),
     defaultModel: () => llm!.model,
     maxSteps: Number(process.env.SEMIBOT_MAX_STEPS ?? 8),
   });
+  // OpenClaw where this plane has it installed; its gateway starts at the first OpenClaw turn
+  const install = findOpenClaw();
+  const openclaw =
+    typeof install === 'string'
+      ? null
+      : new OpenClawRuntime({ install, planeHome: o.home, logger, llm: () => llm!, toolbox, memoryMb: () => openclawMemoryMb });
+  if (typeof install === 'string') logger.debug({ reason: install }, 'OpenClaw runtime unavailable on this plane');
   const connection: ControlConnection = new ControlConnection({
     url: viaHostLoopback(o.url, o.hostLoopback),
     token: o.token,
@@ -61,6 +74,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       const given = { ...init.llm, baseUrl: viaHostLoopback(init.llm.baseUrl, o.hostLoopback) };
       if (!llm || llm.baseUrl !== given.baseUrl || llm.apiKey !== given.apiKey) provider = null;
       llm = given;
+      openclawMemoryMb = init.openclawMemoryMb;
       logger.info('connected to control plane');
     },
     onMessage: (msg) => sessions.handle(msg),
@@ -70,7 +84,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const sessions = new SessionManager({
     home: o.home,
     logger,
-    adapters: { semigraph },
+    adapters: openclaw ? { semigraph, openclaw } : { semigraph },
     send: (msg) => connection.send(msg),
     services: {
       request: (method, params, sessionId) => connection.request(method, params, sessionId),
@@ -86,6 +100,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         const stop = () => {
           connection.close();
           void semigraph.close();
+          void openclaw?.close();
           void tracing.shutdown().finally(resolve);
           setTimeout(resolve, 1_000).unref();
         };

@@ -9,3 +9,4 @@ export type { RuntimeAdapter, TurnContext, TurnResult } from './adapter.js';
 export { runGraph, type GraphDeps } from './runtimes/semigraph/graph.js';
 export { CheckpointStore } from './runtimes/semigraph/checkpoints.js';
 export { initialState, type GraphState } from './runtimes/semigraph/state.js';
+export { findOpenClaw, type OpenClawInstall } from './runtimes/openclaw/install.js';

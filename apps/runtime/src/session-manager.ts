@@ -179,7 +179,8 @@ export class SessionManager {
     } catch (err) {
       if (abort.signal.reason === PLANE_STOPPING) return;
       log.error({ err }, 'turn failed');
-      send({ type: 'error', code: 'RUNTIME_ERROR', message: (err as Error).message });
+      const code = (err as { code?: unknown }).code === 'OPENCLAW_BRIDGE_EXITED' ? 'OPENCLAW_BRIDGE_EXITED' : 'RUNTIME_ERROR';
+      send({ type: 'error', code, message: (err as Error).message });
       send({ type: 'done', status: abort.signal.aborted ? 'cancelled' : 'failed' });
     } finally {
       endSpan(span, outcome === 'failed' ? 'turn failed' : undefined, { 'semibot.status': outcome });

@@ -25,8 +25,11 @@ export function readChatRequest(body: unknown): ChatRequest | string {
   for (const m of b.messages as unknown[]) {
     if (typeof m !== 'object' || m === null) return 'each message must be an object';
     const { role, content } = m as { role?: unknown; content?: unknown };
-    const text = contentText(content);
-    promptTokens += countWords(text);
+    const raw = contentText(content);
+    promptTokens += countWords(raw);
+    const text = role === 'user' ? withoutHarnessContext(raw) : raw;
+    // a user message that is only a harness's injected context is not what the user typed
+    if (role === 'user' && text.trim() === '' && raw.trim() !== '') continue;
     if (role === 'user') {
       lastUser = text;
       toolResult = null;
@@ -44,6 +47,19 @@ export function readChatRequest(body: unknown): ChatRequest | string {
     lastUser,
     toolResult,
   };
+}
+
+/**
+ * Agent harnesses add their own context to the conversation as user-role text: OpenClaw wraps it
+ * in these markers, and stamps what the user typed with `[Thu 2026-12-03 13:18 UTC] `. The script
+ * is what the user typed, so both are left out of it.
+ */
+const HARNESS_CONTEXT = /<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>[\s\S]*?(<<<END_OPENCLAW_INTERNAL_CONTEXT>>>|$)/g;
+const ENVELOPE_TIMESTAMP = /^\[[A-Z][a-z]{2} \d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?(?: [A-Za-z0-9+:/_-]+)?\] /;
+
+export function withoutHarnessContext(text: string): string {
+  const t = text.includes('<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>') ? text.replace(HARNESS_CONTEXT, '').trim() : text;
+  return t.replace(ENVELOPE_TIMESTAMP, '');
 }
 
 /** Message content is a string, null, or an array of parts of which the text ones count. */

@@ -24,6 +24,8 @@ export const ErrorCodes = [
   'VM_DISCONNECTED',
   'LLM_ERROR',
   'RUNTIME_ERROR',
+  /** the plane's OpenClaw gateway died mid-turn (its sessions only; the next turn starts a new one) */
+  'OPENCLAW_BRIDGE_EXITED',
   'RUN_INTERRUPTED',
   'UNKNOWN_SESSION',
   // websocket

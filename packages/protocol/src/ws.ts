@@ -126,6 +126,8 @@ export const InitMsg = z.object({
   orgId: id,
   heartbeatIntervalMs: z.number().int().positive(),
   llm: LlmConfig,
+  /** heap budget of the plane's OpenClaw gateway, MiB (SEMIBOT_OPENCLAW_MEMORY_MB) */
+  openclawMemoryMb: z.number().int().min(128).max(65_536).optional(),
 });
 export const AgentSpec = z.object({
   id,

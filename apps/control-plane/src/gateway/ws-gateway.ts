@@ -42,6 +42,8 @@ export interface GatewayOptions {
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   llm: () => LlmConfig;
+  /** heap budget of each plane's OpenClaw gateway, MiB */
+  openclawMemoryMb?: number | undefined;
   /** VM token lifetime; a fresh token is sent at half of it */
   vmTokenTtlS: number;
   /** the shared pool this deployment runs, if any: its planes authenticate with pool credentials */
@@ -173,6 +175,7 @@ export class WsGateway {
       orgId: principal.orgId,
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       llm: this.opts.llm(),
+      ...(this.opts.openclawMemoryMb ? { openclawMemoryMb: this.opts.openclawMemoryMb } : {}),
     });
     const renew = setInterval(() => {
       void this.opts.tokens.signVm(principal).then((token) => this.send(conn, { type: 'token', token, expiresInS: this.opts.vmTokenTtlS }));
@@ -212,6 +215,7 @@ export class WsGateway {
       orgId: `pool:${pool.name}`,
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       llm: this.opts.llm(),
+      ...(this.opts.openclawMemoryMb ? { openclawMemoryMb: this.opts.openclawMemoryMb } : {}),
     });
     this.opts.logger.info({ instanceId: principal.instanceId, pool: pool.name }, 'pool plane connected');
     this.handlers?.onConnected(conn);

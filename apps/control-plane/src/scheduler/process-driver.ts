@@ -48,6 +48,8 @@ export class ProcessDriver implements VmDriver {
         ...(operatorFlags ? { NODE_OPTIONS: operatorFlags } : {}),
         // tracing settings travel with the plane so its spans join the same traces
         ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('OTEL_'))),
+        // where OpenClaw is installed, when the operator moved it (runtimes/openclaw/install.ts)
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('SEMIBOT_OPENCLAW_') && k !== 'SEMIBOT_OPENCLAW_MEMORY_MB')),
       },
     });
     const log = this.logger.child({ plane: spec.instanceId, pid: child.pid });

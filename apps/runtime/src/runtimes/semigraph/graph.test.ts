@@ -8,7 +8,7 @@ import type { EmittedEvent } from '../../adapter.js';
 import { CheckpointStore } from './checkpoints.js';
 import { runGraph, type GraphDeps } from './graph.js';
 import { initialState, type GraphState } from './state.js';
-import type { Tool } from './tools/tool.js';
+import type { Tool } from '../../tools/tool.js';
 
 describe('SemiGraph', () => {
   let mock: MockLlm;

@@ -4,7 +4,7 @@ import { endSpan, startSpan, type Context } from '@semibot/telemetry';
 import type { EmittedEvent } from '../../adapter.js';
 import type { CheckpointStore } from './checkpoints.js';
 import type { GraphNode, GraphState, ToolResult } from './state.js';
-import { capOutput, type Tool, type ToolContext } from './tools/tool.js';
+import { capOutput, type Tool, type ToolContext } from '../../tools/tool.js';
 
 export interface GraphDeps {
   provider: LlmProvider;

@@ -3,16 +3,14 @@ import type { RuntimeAdapter, TurnContext, TurnResult } from '../../adapter.js';
 import { CheckpointStore } from './checkpoints.js';
 import { runGraph } from './graph.js';
 import { initialState } from './state.js';
-import { memoryTools } from './tools/memory.js';
-import { McpHub } from './tools/mcp.js';
-import { runCommandTool } from './tools/run-command.js';
-import { SkillCache, missingRequirements, skillTool } from './tools/skills.js';
-import type { Tool } from './tools/tool.js';
+import type { Toolbox } from '../../tools/toolbox.js';
 
 export interface SemiGraphOptions {
   /** the model client; may load its SDK on first use */
   provider: () => LlmProvider | Promise<LlmProvider>;
   defaultModel: () => string;
+  /** the plane's tools (shared with the other runtimes) */
+  toolbox: Toolbox;
   /** plan → act → observe rounds per turn @default 8 */
   maxSteps?: number;
 }
@@ -24,8 +22,6 @@ export interface SemiGraphOptions {
  */
 export class SemiGraphRuntime implements RuntimeAdapter {
   readonly type = 'semigraph' as const;
-  private skillCache: SkillCache | null = null;
-  private mcp: McpHub | null = null;
   /** per session directory: a store lists its directory once, then keeps the list itself */
   private readonly checkpoints = new Map<string, CheckpointStore>();
 
@@ -35,7 +31,7 @@ export class SemiGraphRuntime implements RuntimeAdapter {
     // beside the work directory, not in it: the agent's commands must not read, delete or forge them
     let checkpoints = this.checkpoints.get(ctx.sessionDir);
     if (!checkpoints) this.checkpoints.set(ctx.sessionDir, (checkpoints = new CheckpointStore(ctx.sessionDir)));
-    const tools = await this.toolsFor(ctx);
+    const tools = await this.o.toolbox.toolsFor(ctx, { commands: true });
     const resumed = await checkpoints.latest(ctx.runId);
     const state =
       resumed && resumed.node !== 'done'
@@ -77,28 +73,7 @@ export class SemiGraphRuntime implements RuntimeAdapter {
     return { status, answer: end.answer, resumedFromCheckpoint: resumed !== null };
   }
 
-  private async toolsFor(ctx: TurnContext): Promise<Tool[]> {
-    const tools: Tool[] = [runCommandTool(), ...memoryTools(ctx.services, ctx.agent.id, ctx.sessionId)];
-    const usable = ctx.skills.filter((s) => {
-      const missing = missingRequirements(s);
-      if (missing.length === 0) return true;
-      ctx.emit({ type: 'plan_step', stepId: `skill:${s.name}`, title: `Skill ${s.name} left out: missing ${missing.join(', ')}`, status: 'failed' });
-      return false;
-    });
-    if (usable.length > 0) {
-      this.skillCache ??= new SkillCache(`${ctx.planeHome}/skill-cache`, ctx.services);
-      tools.push(skillTool(usable, this.skillCache));
-    }
-    if (ctx.mcpServers.length > 0) {
-      this.mcp ??= new McpHub(ctx.services);
-      const { tools: mcpTools, failures } = await this.mcp.toolsFor(ctx.mcpServers);
-      tools.push(...mcpTools);
-      for (const f of failures) ctx.emit({ type: 'plan_step', stepId: `mcp:${f.split(':')[0]}`, title: `MCP server unavailable: ${f}`, status: 'failed' });
-    }
-    return tools;
-  }
-
   async close(): Promise<void> {
-    await this.mcp?.close();
+    await this.o.toolbox.close();
   }
 }

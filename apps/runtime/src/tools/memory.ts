@@ -1,5 +1,5 @@
 import type { MemoryHit } from '@semibot/protocol';
-import type { PlaneServices } from '../../../adapter.js';
+import type { PlaneServices } from '../adapter.js';
 import type { Tool } from './tool.js';
 
 /** Long-term memory lives in the control plane; these tools write to it and search it. */

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, chmodSync, accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { SkillIndexEntry, SkillPackage } from '@semibot/protocol';
-import type { PlaneServices } from '../../../adapter.js';
+import type { PlaneServices } from '../adapter.js';
 import { runProcess } from './run-command.js';
 import { capOutput, type Tool } from './tool.js';
 

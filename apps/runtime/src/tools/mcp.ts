@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { McpCallResult, McpServerSpec, McpToolInfo } from '@semibot/protocol';
-import type { PlaneServices } from '../../../adapter.js';
+import type { PlaneServices } from '../adapter.js';
 import { toolName, type Tool } from './tool.js';
 
 type StdioSpec = Extract<McpServerSpec, { transport: 'stdio' }>;
