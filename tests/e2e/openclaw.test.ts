@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findOpenClaw } from '@semibot/runtime';
@@ -33,16 +33,31 @@ describe.skipIf(reason !== null)(`openclaw runtime${reason ? ` (skipped: ${reaso
     if (p) cleanupHome(p);
   });
 
-  const gatewayPids = () => {
-    try {
-      return execFileSync('pgrep', ['-f', `openclaw.mjs gateway run`], { encoding: 'utf8' })
-        .split('\n')
-        .filter(Boolean)
-        .map(Number)
-        .filter((pid) => readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`OPENCLAW_HOME=${p.home}`));
-    } catch {
-      return [];
-    }
+  /** gateways of this platform's planes: OpenClaw processes whose parent is the plane that started them */
+  const gatewayPids = () =>
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((pid) => {
+        try {
+          const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+          if (!env.some((e) => e.startsWith(`OPENCLAW_HOME=${p.home}/`))) return false;
+          const parent = env.find((e) => e.startsWith('SEMIBOT_PARENT_PID='))?.split('=')[1];
+          return readFileSync(`/proc/${pid}/status`, 'utf8').includes(`PPid:\t${parent}\n`);
+        } catch {
+          return false; // gone meanwhile, or not ours to read
+        }
+      })
+      .map(Number);
+
+  /** posts a message and follows that run's events to its `done` (the stream replays the session's history first) */
+  const turn = async (sessionId: string, content: string) => {
+    const { runId } = (await post(p, token, sessionId, content)).body;
+    const f = await follow((s) => openEvents(p, token, sessionId, undefined, s), {
+      stopWhen: (e) => e.event === 'done' && (e.data as { runId: string }).runId === runId,
+      timeoutMs: 120_000,
+    });
+    const own = () => f.frames.filter((e) => (e.data as { runId?: string }).runId === runId);
+    return { next: (pred: (e: SseFrame) => boolean) => f.next((e) => (e.data as { runId?: string }).runId === runId && pred(e)), done: f.finished.then(own) };
   };
 
   it('GET /readyz reports openclaw_available', async () => {
@@ -51,11 +66,9 @@ describe.skipIf(reason !== null)(`openclaw runtime${reason ? ` (skipped: ${reaso
   });
 
   it('an OpenClaw session and a SemiGraph session stream at once on one plane', async () => {
-    const a = await follow((s) => openEvents(p, token, openclawSession, undefined, s), { stopWhen: (f) => f.event === 'done' });
-    const b = await follow((s) => openEvents(p, token, semigraphSession, undefined, s), { stopWhen: (f) => f.event === 'done' });
     const t0 = Date.now();
-    await Promise.all([post(p, token, openclawSession, '/slow 20 60'), post(p, token, semigraphSession, '/slow 20 60')]);
-    const [fa, fb] = await Promise.all([a.finished, b.finished]);
+    const [a, b] = await Promise.all([turn(openclawSession, '/slow 20 60'), turn(semigraphSession, '/slow 20 60')]);
+    const [fa, fb] = await Promise.all([a.done, b.done]);
     const live = (fs: SseFrame[]) => fs.filter((f) => f.event === 'text');
     expect(textOf(live(fa))).toBe(Array.from({ length: 20 }, (_, i) => `tok${i + 1}`).join(' '));
     expect(textOf(live(fb))).toBe(Array.from({ length: 20 }, (_, i) => `tok${i + 1} `).join(''));
@@ -76,8 +89,7 @@ describe.skipIf(reason !== null)(`openclaw runtime${reason ? ` (skipped: ${reaso
     expect(wrote.find((f) => f.event === 'tool_call')?.data).toMatchObject({ name: 'write', args: { path: 'note.txt' } });
     expect(wrote.find((f) => f.event === 'tool_result')?.data).toMatchObject({ isError: false });
     expect(wrote.at(-1)!.data).toMatchObject({ status: 'completed' });
-    const workFile = path.join(p.home, 'planes');
-    expect(findFile(workFile, 'note.txt', 'written by openclaw')).toBe(true);
+    expect(findFile(path.join(p.home, 'planes'), 'note.txt', 'written by openclaw')).toBe(true);
 
     const saved = await sendAndStream(p, token, openclawSession, '/tool semibot__memory_save {"content":"the launch code is 4711"}');
     expect(saved.find((f) => f.event === 'tool_call')?.data).toMatchObject({ name: 'memory_save', args: { content: 'the launch code is 4711' } });
@@ -92,20 +104,21 @@ describe.skipIf(reason !== null)(`openclaw runtime${reason ? ` (skipped: ${reaso
   it('kill -9 of the gateway fails only its turn, with OPENCLAW_BRIDGE_EXITED; SemiGraph carries on; the next turn gets a new gateway', async () => {
     const [pid] = gatewayPids();
     expect(pid).toBeGreaterThan(0);
-    const a = await follow((s) => openEvents(p, token, openclawSession, undefined, s), { stopWhen: (f) => f.event === 'done' });
-    const b = await follow((s) => openEvents(p, token, semigraphSession, undefined, s), { stopWhen: (f) => f.event === 'done' });
-    await post(p, token, openclawSession, '/slow 100 50');
-    await post(p, token, semigraphSession, '/slow 40 50');
+    const a = await turn(openclawSession, '/slow 100 50');
+    const b = await turn(semigraphSession, '/slow 40 50');
     await a.next((f) => f.event === 'text');
     process.kill(pid!, 'SIGKILL');
-    const [fa, fb] = await Promise.all([a.finished, b.finished]);
+    const [fa, fb] = await Promise.all([a.done, b.done]);
     expect(fa.find((f) => f.event === 'error')?.data).toMatchObject({ code: 'OPENCLAW_BRIDGE_EXITED' });
     expect(fa.at(-1)!.data).toMatchObject({ status: 'failed' });
     expect(fb.at(-1)!.data).toMatchObject({ status: 'completed' });
     expect(textOf(fb.filter((f) => f.event === 'text'))).toContain('tok40');
-    const again = await sendAndStream(p, token, openclawSession, '/echo back again');
+    // the gateway starts again for this turn (cold start: 10–30 s)
+    const again = await (await turn(openclawSession, '/echo back again')).done;
     expect(again.at(-1)!.data).toMatchObject({ status: 'completed' });
-    expect(textOf(again.filter((f) => f.event === 'text'))).toBe('back again');
+    // OpenClaw's own recovery keeps the interrupted turn's message as context of the next prompt
+    // (the mock echoes that too); the run itself ends as ours said: failed, not replayed
+    expect(textOf(again.filter((f) => f.event === 'text'))).toMatch(/back again$/);
     const now = gatewayPids();
     expect(now).toHaveLength(1);
     expect(now[0]).not.toBe(pid);

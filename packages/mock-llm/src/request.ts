@@ -51,15 +51,17 @@ export function readChatRequest(body: unknown): ChatRequest | string {
 
 /**
  * Agent harnesses add their own context to the conversation as user-role text: OpenClaw wraps it
- * in these markers, and stamps what the user typed with `[Thu 2026-12-03 13:18 UTC] `. The script
+ * in these markers, stamps what the user typed with `[Thu 2026-12-03 13:18 UTC] ` and may append a
+ * `Runtime: agent=… | session=…` line. The script
  * is what the user typed, so both are left out of it.
  */
 const HARNESS_CONTEXT = /<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>[\s\S]*?(<<<END_OPENCLAW_INTERNAL_CONTEXT>>>|$)/g;
+const RUNTIME_LINE = /\n*Runtime: agent=[^\n]*$/;
 const ENVELOPE_TIMESTAMP = /^\[[A-Z][a-z]{2} \d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?(?: [A-Za-z0-9+:/_-]+)?\] /;
 
 export function withoutHarnessContext(text: string): string {
   const t = text.includes('<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>') ? text.replace(HARNESS_CONTEXT, '').trim() : text;
-  return t.replace(ENVELOPE_TIMESTAMP, '');
+  return t.replace(ENVELOPE_TIMESTAMP, '').replace(RUNTIME_LINE, '');
 }
 
 /** Message content is a string, null, or an array of parts of which the text ones count. */

@@ -37,6 +37,9 @@ export function gatewayConfig(i: GatewayConfigInput): Record<string, unknown> {
       mode: 'merge',
       providers: { [PROVIDER]: { baseUrl: i.llm.baseUrl, apiKey: i.llm.apiKey, api: 'openai-completions', models } },
     },
+    // `coding`: files, exec, web and sessions, and (implicitly) the MCP servers below; no tool search,
+    // so the model is given our tools directly instead of having to look them up
+    tools: { profile: 'coding', toolSearch: false },
     agents: { defaults: { model: { primary: `${PROVIDER}/${i.llm.model}` }, workspace: i.workspace } },
     ...(i.toolProxy
       ? {
