@@ -14,6 +14,11 @@ import { cleanupHome, follow, openEvents, post, sendAndStream, startPlatform, te
 const install = findOpenClaw();
 const reason = typeof install === 'string' ? install : null;
 
+// CI installs OpenClaw (the root postinstall): there a missing install is a failure, not a skip
+describe.runIf(reason !== null && process.env.CI)('openclaw runtime in CI', () => {
+  it('is installed', () => expect(reason).toBeNull());
+});
+
 describe.skipIf(reason !== null)(`openclaw runtime${reason ? ` (skipped: ${reason})` : ''}`, () => {
   let p: Platform;
   let token: string;

@@ -6,13 +6,14 @@ import { cleanupHome, post, sendAndStream, startPlatform, textOf, waitFor, type 
  * set through the API, resolved in GET /vm/status, and walked by every delivery (the one made at
  * submit time inside the database, and the one of a run that waited in the queue).
  *
- * The planes here run SemiGraph only, so a turn resolved to `openclaw` is refused by the plane by
- * name: that is how the test sees which runtime a delivery asked for.
+ * The planes here run SemiGraph only (OpenClaw is pointed at a directory without it), so a turn
+ * resolved to `openclaw` is refused by the plane by name: that is how the test sees which runtime a
+ * delivery asked for. openclaw.test.ts runs the real one.
  */
 describe('runtime type chain: session > agent > user > org > default', () => {
   let p: Platform;
   beforeAll(async () => {
-    p = await startPlatform();
+    p = await startPlatform({ env: { SEMIBOT_OPENCLAW_DIR: '/nonexistent/openclaw' } });
   });
   afterAll(async () => {
     await p?.stop();
@@ -24,6 +25,11 @@ describe('runtime type chain: session > agent > user > org > default', () => {
     expect(frames.at(-1)!.data).toMatchObject({ status: 'failed' });
     expect(frames.find((f) => f.event === 'error')!.data).toMatchObject({ code: 'RUNTIME_ERROR', message: expect.stringContaining("runtime 'openclaw'") });
   };
+
+  it('GET /readyz says OpenClaw is not available here, and why', async () => {
+    const r = await (await fetch(`${p.url}/readyz`)).json();
+    expect(r).toMatchObject({ openclaw_available: false, runtimes: { semigraph: true, openclaw: expect.stringContaining('not installed') } });
+  });
 
   it('resolves each link in order and delivers turns on the resolved runtime', async () => {
     const { token, agentId, sessionId } = await p.chat();

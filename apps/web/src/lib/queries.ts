@@ -32,13 +32,22 @@ export const useVmStatus = (opts: { fast?: boolean } = {}) =>
     },
   });
 
-/** Which VM modes this deployment can run: true, or why not (GET /readyz, outside the API). */
-export const useVmModesAvailable = () =>
-  useQuery({
-    queryKey: ['readyz'],
-    queryFn: async () => ((await (await fetch('/readyz')).json()) as { vmModes?: Record<string, true | string> }).vmModes ?? {},
-    staleTime: 60_000,
-  });
+/** GET /readyz (outside the API): what this deployment can run. One query, read through selectors. */
+interface Readyz {
+  vmModes?: Record<string, true | string>;
+  runtimes?: Record<string, true | string>;
+}
+const readyz = {
+  queryKey: ['readyz'],
+  queryFn: async () => (await (await fetch('/readyz')).json()) as Readyz,
+  staleTime: 60_000,
+};
+
+/** Which VM modes this deployment can run: true, or why not. */
+export const useVmModesAvailable = () => useQuery({ ...readyz, select: (r: Readyz) => r.vmModes ?? {} });
+
+/** Which runtimes (SemiGraph, OpenClaw) this deployment's planes can run: true, or why not. */
+export const useRuntimesAvailable = () => useQuery({ ...readyz, select: (r: Readyz) => r.runtimes ?? {} });
 
 export const planeTone = (s: VmStatus['state']) =>
   s === 'ready' ? 'green' : s === 'starting' || s === 'provisioning' ? 'amber' : s === 'failed' || s === 'disconnected' ? 'red' : 'neutral';

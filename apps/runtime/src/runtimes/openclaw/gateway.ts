@@ -151,7 +151,8 @@ class Connection {
     if (f.type !== 'res' || !f.id) return;
     const p = this.pending.get(f.id);
     if (!p) return;
-    if (!f.ok) {
+    // a run that failed is an outcome (its payload says how), not a failed request
+    if (!f.ok && !(f.payload && typeof f.payload.runId === 'string')) {
       this.pending.delete(f.id);
       return p.reject(new Error(`OpenClaw ${f.error?.code ?? 'error'}: ${f.error?.message ?? 'request failed'}`));
     }

@@ -112,7 +112,7 @@ export class OpenClawRuntime implements RuntimeAdapter {
         ctx.reportUsage({ model: end.usage.model, tokensIn: end.usage.tokensIn, tokensOut: end.usage.tokensOut, latencyMs: end.usage.latencyMs });
       }
       const status = ctx.signal.aborted ? 'cancelled' : end.status;
-      if (status === 'failed') ctx.emit({ type: 'error', code: 'RUNTIME_ERROR', message: end.error ?? 'OpenClaw run failed' });
+      if (status === 'failed') ctx.emit({ type: 'error', ...(end.error ?? { code: 'RUNTIME_ERROR', message: 'OpenClaw run failed' }) });
       return { status, answer: translator.answer };
     } catch (err) {
       if (err instanceof GatewayExited) throw new OpenClawBridgeExited(err.message);

@@ -29,6 +29,14 @@ export interface TurnUsage {
 
 type Data = Record<string, unknown>;
 
+export interface TurnEnd {
+  status: 'completed' | 'failed' | 'cancelled';
+  error: { code: 'LLM_ERROR' | 'RUNTIME_ERROR'; message: string } | null;
+  usage: TurnUsage | null;
+  /** the cached answer of a replayed run, which did not stream */
+  replayed: EmittedEvent[];
+}
+
 /**
  * Gateway protocol v4 `agent` events → Semibot run events. One translator per turn. It is fed the
  * payloads of `event: "agent"` frames in order and returns what to emit; `finish` takes the final
@@ -46,7 +54,7 @@ export class TranslatorV4 {
   answer = '';
   private readonly items = new Map<string, { start: number; text: string }>();
   private readonly calls = new Map<string, ToolKind>();
-  private lastError: string | null = null;
+  private lastError: { message: string; fromModel: boolean } | null = null;
 
   constructor(
     private readonly o: { attempt: number; tool: (openclawName: string) => ToolIdentity },
@@ -60,7 +68,12 @@ export class TranslatorV4 {
       case 'tool':
         return this.toolEvent(data);
       case 'lifecycle':
-        if (data.phase === 'error') this.lastError = typeof data.error === 'string' ? data.error : JSON.stringify(data.error ?? 'error');
+        if (data.phase === 'error') {
+          const message = typeof data.error === 'string' ? data.error : JSON.stringify(data.error ?? 'error');
+          // errorObservation names the provider when the model call is what failed
+          const obs = data.errorObservation as Data | undefined;
+          this.lastError = { message, fromModel: typeof obs?.provider === 'string' };
+        }
         return [];
       default:
         return []; // item, usage, thinking, …: the final res carries what we keep of them
@@ -117,7 +130,7 @@ export class TranslatorV4 {
   }
 
   /** The turn's final `res` payload: how it ended, and its usage. */
-  finish(payload: Data, fallbackModel: string): { status: 'completed' | 'failed' | 'cancelled'; error: string | null; usage: TurnUsage | null; replayed: EmittedEvent[] } {
+  finish(payload: Data, fallbackModel: string): TurnEnd {
     const result = (payload.result ?? {}) as Data;
     const meta = (result.meta ?? {}) as Data;
     const agentMeta = (meta.agentMeta ?? {}) as Data;
@@ -142,8 +155,8 @@ export class TranslatorV4 {
     }
     if (meta.aborted === true) return { status: 'cancelled', error: null, usage, replayed };
     if (payload.status === 'ok') return { status: 'completed', error: null, usage, replayed };
-    const message = typeof payload.summary === 'string' ? payload.summary : (this.lastError ?? `OpenClaw run ended with status ${String(payload.status)}`);
-    return { status: 'failed', error: message, usage, replayed };
+    const message = this.lastError?.message ?? (typeof payload.summary === 'string' ? payload.summary : `OpenClaw run ended with status ${String(payload.status)}`);
+    return { status: 'failed', error: { code: this.lastError?.fromModel ? 'LLM_ERROR' : 'RUNTIME_ERROR', message }, usage, replayed };
   }
 }
 

@@ -1,10 +1,11 @@
 import { useState, type FormEvent } from 'react';
+import { RuntimeOptions } from '../../components/RuntimeOptions.js';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useNavigate } from 'react-router';
 import type { AgentCreateBody, RuntimeType, VmMode } from '@semibot/protocol';
 import { api, errorOf } from '../../lib/api.js';
 import { keys, useMcpServers, useSkills } from '../../lib/queries.js';
-import { RUNTIME_OPTIONS, VM_MODE_OPTIONS, type Agent } from '../../lib/types.js';
+import { VM_MODE_OPTIONS, type Agent } from '../../lib/types.js';
 import { Button } from '../../components/ui/Button.js';
 import { Card } from '../../components/ui/Card.js';
 import { CheckboxGroup } from '../../components/ui/CheckboxGroup.js';
@@ -66,11 +67,7 @@ export function AgentForm({ agent }: { agent: Agent | null }) {
             hint="A session can still choose its own."
           >
             <option value="">Inherit (your default)</option>
-            {RUNTIME_OPTIONS.map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
-              </option>
-            ))}
+            <RuntimeOptions />
           </SelectField>
           <SelectField
             label="VM mode"

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { RuntimeOptions } from '../../components/RuntimeOptions.js';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { RuntimeType } from '@semibot/protocol';
 import { MessageSquarePlus } from 'lucide-react';
@@ -39,11 +40,7 @@ export function SessionList({ agentId }: { agentId: string }) {
           onChange={(e) => setRuntime(e.target.value as RuntimeType | '')}
         >
           <option value="">Runtime: the agent's</option>
-          {RUNTIME_OPTIONS.map((o) => (
-            <option key={o.value} value={o.value}>
-              Runtime: {o.label}
-            </option>
-          ))}
+          <RuntimeOptions prefix="Runtime: " />
         </select>
         {create.error && (
           <div className="mt-2">

@@ -1,10 +1,11 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { RuntimeOptions } from '../../components/RuntimeOptions.js';
 import { Building2 } from 'lucide-react';
 import type { RuntimeType, VmMode } from '@semibot/protocol';
 import { api, errorOf } from '../../lib/api.js';
 import { useAuth } from '../../lib/auth.js';
 import { keys } from '../../lib/queries.js';
-import { RUNTIME_OPTIONS, VM_MODE_OPTIONS, type Org } from '../../lib/types.js';
+import { VM_MODE_OPTIONS, type Org } from '../../lib/types.js';
 import { Card } from '../../components/ui/Card.js';
 import { ErrorNotice } from '../../components/ui/ErrorNotice.js';
 import { SelectField } from '../../components/ui/Field.js';
@@ -58,11 +59,7 @@ export function OrgSettings() {
           onChange={(e) => save.mutate({ defaultRuntimeType: (e.target.value || null) as RuntimeType | null })}
         >
           <option value="">Platform default</option>
-          {RUNTIME_OPTIONS.map((o) => (
-            <option key={o.value} value={o.value}>
-              {o.label}
-            </option>
-          ))}
+          <RuntimeOptions />
         </SelectField>
       </div>
       {save.error && (

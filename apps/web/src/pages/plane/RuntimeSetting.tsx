@@ -1,9 +1,10 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { RuntimeOptions } from '../../components/RuntimeOptions.js';
 import { Cpu } from 'lucide-react';
 import type { RuntimeType } from '@semibot/protocol';
 import { api, errorOf } from '../../lib/api.js';
 import { keys } from '../../lib/queries.js';
-import { RUNTIME_OPTIONS, type User, type VmStatus } from '../../lib/types.js';
+import { type User, type VmStatus } from '../../lib/types.js';
 import { Card } from '../../components/ui/Card.js';
 import { ErrorNotice } from '../../components/ui/ErrorNotice.js';
 import { SelectField } from '../../components/ui/Field.js';
@@ -39,11 +40,7 @@ export function RuntimeSetting({ status }: { status: VmStatus }) {
             onChange={(e) => save.mutate((e.target.value || null) as RuntimeType | null)}
           >
             <option value="">Inherit (org or platform default)</option>
-            {RUNTIME_OPTIONS.map((o) => (
-              <option key={o.value} value={o.value}>
-                {o.label}
-              </option>
-            ))}
+            <RuntimeOptions />
           </SelectField>
         </div>
       </div>
