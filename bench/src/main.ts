@@ -17,6 +17,7 @@ import { measureGraphOverhead } from './graph-overhead.js';
 import { planeKillRecovery, socketCutRecovery, toolTurns } from './recovery.js';
 import { formatHa, haBench } from './ha.js';
 import { vmModesBench } from './vm-modes.js';
+import { openclawBench } from './openclaw.js';
 import { writeFileSync } from 'node:fs';
 
 /**
@@ -59,6 +60,7 @@ async function run(): Promise<void> {
 
   if (args.includes('--ha')) return runHa(machine, git);
   if (args.includes('--vm-modes')) return runVmModes(machine, git);
+  if (args.includes('--openclaw')) return runOpenClaw(machine, git, mock);
   if (profDir) mkdirSync(profDir, { recursive: true });
   const cp = await startControlPlane({ llmUrl: mock.url, execArgv: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [] });
   disposers.push(() => cp.dispose());
@@ -210,6 +212,28 @@ async function runVmModes(machine: ReturnType<typeof describeMachine>, git: Retu
   process.stdout.write(`\n| mode    | cold start → first token p50 ms | max |\n|---|---|---|\n${line('process')}\n${line('docker')}\n${line('microvm')}\n\nplane image build: ${Math.round(figures.imageBuildMs)} ms; microVM image build: ${Math.round(figures.microvm.imageBuildMs)} ms; microVM accel: ${figures.microvm.accel}\n`);
   process.stdout.write(`machine: ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, ${machine.os}\n`);
   if (!cfg.smoke) writeKindResults('vm-modes', { command: 'npm run bench -- --vm-modes', git, machine, figures }, git.sha);
+}
+
+async function runOpenClaw(machine: ReturnType<typeof describeMachine>, git: ReturnType<typeof gitInfo>, mock: Awaited<ReturnType<typeof startMock>>): Promise<void> {
+  const f = await openclawBench({ cfg, mock, turns: cfg.smoke ? 2 : 30, say, disposers });
+  const mb = (b: number) => `${Math.round(b / 2 ** 20)} MB`;
+  const row = (name: string, x: { p50: number; p99: number }, y: { p50: number; p99: number }, z: { p50: number; p99: number }) =>
+    `| ${name} | ${ms(x.p50)} / ${ms(x.p99)} | ${ms(y.p50)} / ${ms(y.p99)} | ${ms(z.p50)} / ${ms(z.p99)} |`;
+  process.stdout.write(
+    [
+      '',
+      `OpenClaw ${f.version}, ${f.turns} warm turns each, alternating (ms, p50 / p99)`,
+      '| figure | OpenClaw gateway direct | through Semibot | Semibot adds |',
+      '|---|---|---|---|',
+      row('turn (send → done)', f.direct.turnMs, f.semibot.turnMs, f.overheadMs.turn),
+      row('first text', f.direct.firstTextMs, f.semibot.firstTextMs, f.overheadMs.firstText),
+      `cold first turn (gateway start included): direct ${ms(f.coldFirstTurnMs.direct)} ms, through Semibot ${ms(f.coldFirstTurnMs.semibot)} ms`,
+      `idle RSS: OpenClaw gateway (with its helpers) ${mb(f.idleRssBytes.gatewayAlone)}; Semibot plane + its gateway ${mb(f.idleRssBytes.semibotPlaneAndGateway)} (plane daemon ${mb(f.idleRssBytes.planeDaemon)})`,
+      `machine: ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, ${machine.os}`,
+      '',
+    ].join('\n'),
+  );
+  if (!cfg.smoke) writeKindResults('openclaw', { command: 'npm run bench -- --openclaw', git, machine, figures: f }, git.sha);
 }
 
 /** The phases named by --only, each printed when measured. */

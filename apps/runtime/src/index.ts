@@ -10,3 +10,4 @@ export { runGraph, type GraphDeps } from './runtimes/semigraph/graph.js';
 export { CheckpointStore } from './runtimes/semigraph/checkpoints.js';
 export { initialState, type GraphState } from './runtimes/semigraph/state.js';
 export { findOpenClaw, type OpenClawInstall } from './runtimes/openclaw/install.js';
+export { OpenClawGateway } from './runtimes/openclaw/gateway.js';
