@@ -4,6 +4,9 @@ const include = ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test
 // Three replicas, haproxy and hundreds of sessions take both cores: that file runs after the
 // others (a later group), so its load cannot stretch the timing-sensitive chaos tests beside it.
 const alone = ['tests/e2e/ha.test.ts'];
+// A cold OpenClaw gateway takes both cores for ~20 s: alone too, so its start cannot starve the
+// microVM (emulated CPU) or chaos tests' timing beside it.
+const openclaw = ['tests/e2e/openclaw.test.ts'];
 
 // One run for every test of the monorepo: unit tests beside the code (src/**/*.test.ts) and the
 // end-to-end suite (tests/e2e), which drives real processes through HTTP/SSE/WS.
@@ -16,8 +19,9 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ['default'],
     projects: [
-      { extends: true, test: { name: 'suite', include, exclude: ['**/node_modules/**', '**/dist/**', ...alone] } },
+      { extends: true, test: { name: 'suite', include, exclude: ['**/node_modules/**', '**/dist/**', ...alone, ...openclaw] } },
       { extends: true, test: { name: 'ha', include: alone, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'openclaw', include: openclaw, sequence: { groupOrder: 2 } } },
     ],
   },
 });

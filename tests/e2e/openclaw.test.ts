@@ -29,9 +29,14 @@ describe.skipIf(reason !== null)(`openclaw runtime${reason ? ` (skipped: ${reaso
     p = await startPlatform();
     ({ token, agentId, sessionId: semigraphSession } = await p.chat());
     openclawSession = (await p.api('POST', '/sessions', { token, body: { agentId, runtimeType: 'openclaw' } })).body.id;
-    // warm the gateway once: the first OpenClaw turn on a plane pays its start-up
-    const first = await sendAndStream(p, token, openclawSession, '/echo warm', {});
-    expect(first.at(-1)!.data, JSON.stringify(first.map((f) => f.data))).toMatchObject({ status: 'completed' });
+    // warm the gateway once: the first OpenClaw turn on a plane pays its start-up (10–30 s)
+    const { runId } = (await post(p, token, openclawSession, '/echo warm')).body;
+    const first = await follow((s) => openEvents(p, token, openclawSession, undefined, s), {
+      stopWhen: (e) => e.event === 'done' && (e.data as { runId: string }).runId === runId,
+      timeoutMs: 150_000,
+    });
+    const frames = await first.finished;
+    expect(frames.at(-1)!.data, JSON.stringify(frames.map((f) => f.data))).toMatchObject({ status: 'completed' });
   }, 180_000);
   afterAll(async () => {
     await p?.stop();

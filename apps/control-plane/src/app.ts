@@ -17,6 +17,8 @@ import { planeHandlers } from './gateway/plane-handlers.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { ProcessDriver } from './scheduler/process-driver.js';
 import { RunEngine } from './runs/run-engine.js';
+import { ExecutionPaths } from './runs/execution.js';
+import { executionRoutes } from './routes/execution.js';
 import { RemoteMcp } from './mcp/remote-mcp.js';
 import { MemoryService } from './memory/memory-service.js';
 import { installErrorHandling } from './http/errors.js';
@@ -140,7 +142,9 @@ export async function createApp(
     defaultRuntime: config.runtimeType,
     publicWsUrl: config.publicWsUrl ?? null,
   });
+  const execution = new ExecutionPaths({ db, logger: logger.child({ component: 'execution' }), llm: () => resolvedLlm, ...config.execution });
   const runs = new RunEngine({
+    execution,
     db,
     log: events,
     scheduler,
@@ -173,7 +177,7 @@ export async function createApp(
     : null;
   const memory = new MemoryService(db, embedder, logger.child({ component: 'memory' }));
   const usage = new WriteBehind((rows: UsageInsert[]) => insertUsage(db, rows), { what: 'usage records', logger });
-  const ctx: AppContext = { config, db, logger, cluster, tokens, events, usage, gateway, scheduler, runs, remoteMcp, memory, planeRequests: {}, llm, llmNotice, leases };
+  const ctx: AppContext = { config, db, logger, cluster, tokens, events, usage, gateway, scheduler, runs, execution, remoteMcp, memory, planeRequests: {}, llm, llmNotice, leases };
 
   // pino's Logger is wider than FastifyBaseLogger; the instance is used through the base type.
   const http = Fastify({
@@ -248,6 +252,7 @@ export async function createApp(
       await api.register(skillRoutes(ctx));
       await api.register(mcpServerRoutes(ctx));
       await api.register(memoryUsageRoutes(ctx));
+      await api.register(executionRoutes(ctx));
     },
     { prefix: '/api/v1' },
   );

@@ -60,6 +60,24 @@ const EnvSchema = z.object({
   VM_TOKEN_TTL_S: z.coerce.number().int().positive().default(600),
   /** command that starts a plane in `process` mode; default: this repo's runtime daemon */
   SEMIBOT_RUNTIME_ENTRY: optionalString,
+  /** runs go through planes (`runtime`) or the control plane streams them from the LLM (`direct`) @default runtime */
+  SEMIBOT_EXECUTION_MODE: z.enum(['runtime', 'direct']).default('runtime'),
+  /** org ids that run through planes while the default is `direct` (comma-separated) */
+  SEMIBOT_RUNTIME_ORGS: z.string().default(''),
+  /** a run whose plane cannot start runs direct instead of failing @default true */
+  SEMIBOT_FALLBACK_WHEN_NO_PLANE: z.enum(['true', 'false']).default('true'),
+  /** the fallback monitor's sliding window, ms @default 60 s */
+  SEMIBOT_FALLBACK_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+  /** runs a window needs before it can switch to direct @default 3 */
+  SEMIBOT_FALLBACK_MIN_RUNS: z.coerce.number().int().positive().default(3),
+  /** error rate (0–1) of the runtime path above which runs go direct @default 0.5 */
+  SEMIBOT_FALLBACK_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.5),
+  /** timeout rate (0–1) above which runs go direct @default 0.3 */
+  SEMIBOT_FALLBACK_TIMEOUT_RATE: z.coerce.number().min(0).max(1).default(0.3),
+  /** a run's timeout for the monitor, ms (a mean above 80 % of it is degraded) @default 300 s */
+  SEMIBOT_RUN_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+  /** in fallback, one run probes the runtime path again after this long, ms @default 30 s */
+  SEMIBOT_FALLBACK_PROBE_MS: z.coerce.number().int().positive().default(30_000),
   /** heap budget of each plane's OpenClaw gateway, MiB; unset: Node's default */
   SEMIBOT_OPENCLAW_MEMORY_MB: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(128).max(65_536).optional()),
   /** the plane image of `docker` mode (deploy/build-plane-image.sh); unset: no docker mode */
@@ -122,6 +140,12 @@ export interface Config {
   userTokenTtlS: number;
   vmTokenTtlS: number;
   runtimeEntry: string | undefined;
+  execution: {
+    defaultMode: 'runtime' | 'direct';
+    runtimeOrgs: Set<string>;
+    fallbackWhenNoPlane: boolean;
+    thresholds: { windowMs: number; minRuns: number; errorRate: number; timeoutRate: number; timeoutMs: number; probeAfterMs: number };
+  };
   /** heap budget of each plane's OpenClaw gateway, MiB */
   openclawMemoryMb: number | undefined;
   /** null: embedded (one process; the replica is called `embedded`) */
@@ -172,6 +196,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     vmTokenTtlS: e.VM_TOKEN_TTL_S,
     runtimeEntry: e.SEMIBOT_RUNTIME_ENTRY,
     openclawMemoryMb: e.SEMIBOT_OPENCLAW_MEMORY_MB,
+    execution: {
+      defaultMode: e.SEMIBOT_EXECUTION_MODE,
+      runtimeOrgs: new Set(e.SEMIBOT_RUNTIME_ORGS.split(',').map((x) => x.trim()).filter(Boolean)),
+      fallbackWhenNoPlane: e.SEMIBOT_FALLBACK_WHEN_NO_PLANE === 'true',
+      thresholds: {
+        windowMs: e.SEMIBOT_FALLBACK_WINDOW_MS,
+        minRuns: e.SEMIBOT_FALLBACK_MIN_RUNS,
+        errorRate: e.SEMIBOT_FALLBACK_ERROR_RATE,
+        timeoutRate: e.SEMIBOT_FALLBACK_TIMEOUT_RATE,
+        timeoutMs: e.SEMIBOT_RUN_TIMEOUT_MS,
+        probeAfterMs: e.SEMIBOT_FALLBACK_PROBE_MS,
+      },
+    },
     replicaId: e.REDIS_URL ? (e.SEMIBOT_REPLICA_ID ?? newReplicaId()) : null,
     planePool: e.SEMIBOT_PLANE_POOL ?? null,
     docker: e.SEMIBOT_DOCKER_IMAGE

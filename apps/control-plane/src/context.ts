@@ -1,3 +1,4 @@
+import type { ExecutionPaths } from './runs/execution.js';
 import type { Logger } from 'pino';
 import type { LlmConfig } from '@semibot/protocol';
 import type { Config } from './config.js';
@@ -28,6 +29,8 @@ export interface AppContext {
   gateway: WsGateway;
   scheduler: Scheduler;
   runs: RunEngine;
+  /** runtime or direct execution, and the fallback monitor */
+  execution: ExecutionPaths;
   remoteMcp: RemoteMcp;
   memory: MemoryService;
   leases?: LeaseKeeper;

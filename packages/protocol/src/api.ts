@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RuntimeTypes, VmModes } from './ws.js';
+import { ExecutionModes, RuntimeTypes, VmModes } from './ws.js';
 
 /** Request bodies of the HTTP API (DESIGN.md §3). Shared by the control plane and the web UI. */
 export const RegisterBody = z.object({
@@ -33,13 +33,18 @@ export const AgentCreateBody = z.object({
 export const AgentPatchBody = z.object(agentFields).partial();
 /** PATCH /org (the org's owner only) */
 export const OrgPatchBody = z
-  .object({ dedicatedPlanes: z.boolean(), defaultVmMode: z.enum(VmModes).nullable(), defaultRuntimeType: z.enum(RuntimeTypes).nullable() })
+  .object({
+    dedicatedPlanes: z.boolean(),
+    defaultVmMode: z.enum(VmModes).nullable(),
+    defaultRuntimeType: z.enum(RuntimeTypes).nullable(),
+    defaultExecutionMode: z.enum(ExecutionModes).nullable(),
+  })
   .partial()
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 /** PATCH /auth/me: the caller's own settings (null: inherit from the agent, the org, the default) */
 export const MePatchBody = z
-  .object({ vmMode: z.enum(VmModes).nullable(), runtimeType: z.enum(RuntimeTypes).nullable() })
+  .object({ vmMode: z.enum(VmModes).nullable(), runtimeType: z.enum(RuntimeTypes).nullable(), executionMode: z.enum(ExecutionModes).nullable() })
   .partial()
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');

@@ -1,7 +1,7 @@
 import type { AgentCreateBody } from './api.js';
 import type { ErrorCode } from './errors.js';
 import type { RunStatus } from './events.js';
-import type { RuntimeType, VmMode } from './ws.js';
+import type { ExecutionMode, RuntimeType, VmMode } from './ws.js';
 
 /**
  * Response shapes of the HTTP API (DESIGN.md §3): what the control plane returns and what the web
@@ -17,6 +17,8 @@ export interface User {
   vmMode: VmMode | null;
   /** the runtime of this user's sessions whose session and agent name none; null: the org's or the deployment's */
   runtimeType: RuntimeType | null;
+  /** through a plane or straight from the LLM; null: the org's or the deployment's */
+  executionMode: ExecutionMode | null;
   createdAt: string;
 }
 export interface Org {
@@ -28,6 +30,8 @@ export interface Org {
   defaultVmMode: VmMode | null;
   /** the runtime for users, agents and sessions that set none; null: the deployment's default */
   defaultRuntimeType: RuntimeType | null;
+  /** the execution mode of the org's users that set none (`runtime` while the deployment defaults to `direct`: the org is whitelisted); null: the deployment's */
+  defaultExecutionMode: ExecutionMode | null;
   createdAt: string;
 }
 export interface AuthResult {
@@ -76,6 +80,10 @@ export interface RunView {
   attempt: number;
   error?: { code: ErrorCode; message: string };
   usage?: RunUsage;
+  /** how it ran: through a plane, or streamed by the control plane from the LLM (no tools) */
+  executionMode: ExecutionMode;
+  /** why a run meant for a plane ran direct (the fallback monitor's reason) */
+  fallbackReason: string | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

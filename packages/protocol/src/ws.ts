@@ -11,6 +11,9 @@ export const PROTOCOL_VERSION = 1;
 
 const id = z.string().min(1).max(200);
 export const RuntimeTypes = ['semigraph', 'openclaw'] as const;
+/** through an execution plane, or streamed by the control plane from the LLM itself (no tools) */
+export const ExecutionModes = ['runtime', 'direct'] as const;
+export type ExecutionMode = (typeof ExecutionModes)[number];
 export type RuntimeType = (typeof RuntimeTypes)[number];
 export const VmModes = ['process', 'docker', 'microvm', 'local'] as const;
 export type VmMode = (typeof VmModes)[number];

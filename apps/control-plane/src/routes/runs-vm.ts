@@ -18,6 +18,8 @@ export const runAndVmRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async 
       attempt: run.attempt,
       error: run.error ?? undefined,
       usage: run.usage ?? undefined,
+      executionMode: run.executionMode,
+      fallbackReason: run.fallbackReason,
       createdAt: run.createdAt,
       startedAt: run.startedAt,
       finishedAt: run.finishedAt,

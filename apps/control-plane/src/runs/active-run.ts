@@ -20,6 +20,10 @@ export interface ActiveRun {
   /** the run's trace span (a no-op unless tracing is on) */
   span?: Span;
   errorFromPlane?: { code: ErrorCode; message: string };
+  /** how the current attempt executes (runtime or direct), once delivery decided it */
+  path?: import('./execution.js').ExecutionPath;
+  /** aborts a direct run's LLM stream (cancel) */
+  directAbort?: AbortController;
   /** false for a run this replica finishes without driving it (a cancel nobody else can act on): no attempt fence */
   adopted?: boolean;
 }

@@ -4,6 +4,7 @@ import {
   type ErrorCode,
   type FinalRunStatus,
   type MsgOf,
+  type PlaneEvent,
   type PlaneToControl,
   type SseEvent,
 } from '@semibot/protocol';
@@ -20,6 +21,7 @@ import {
   deliveryOf,
   releaseLeases,
   finalizeRun,
+  markDirect,
   runningRunOf,
   submitMessage,
   type Delivery,
@@ -32,7 +34,11 @@ import { PlaneElsewhere } from '../scheduler/scheduler.js';
 import { HERE, RunPlacement } from './placement.js';
 import { newActiveRun, type ActiveRun, type RunError, type RunHost } from './active-run.js';
 import { PlaneLoss } from './plane-loss.js';
+import type { ExecutionPath, ExecutionPaths } from './execution.js';
 import { contextFrom, endSpan, startSpan, traceparentOf } from '@semibot/telemetry';
+
+/** A run event other than `done`, with or without its runId (the engine sets it). */
+type RelayedEvent = Exclude<PlaneEvent, { type: 'done' }> extends infer E ? (E extends { runId: string } ? Omit<E, 'runId'> : never) : never;
 
 /** A plane that does not confirm a cancel within this time has the run cancelled for it. */
 const CANCEL_GRACE_MS = 5_000;
@@ -48,6 +54,8 @@ export interface RunEngineOptions {
   reconnectGraceMs?: number;
   /** deliveries of one run before it fails @default 3 */
   maxAttempts?: number;
+  /** runtime or direct, and the fallback monitor; absent: every run goes through a plane */
+  execution?: ExecutionPaths;
 }
 
 /**
@@ -267,9 +275,14 @@ export class RunEngine implements RunHost {
   async deliver(a: ActiveRun, known?: Delivery | null): Promise<void> {
     const { run } = a;
     const log = this.o.logger.child({ runId: run.id, sessionId: run.sessionId, attempt: run.attempt, requestId: run.requestId });
+    let d: Delivery | null = null;
     try {
-      const d = known !== undefined ? known : await deliveryOf(this.o.db, run);
+      d = known !== undefined ? known : await deliveryOf(this.o.db, run);
       if (!d) throw new SemibotError('NOT_FOUND', 'session, agent or message no longer exists', 404);
+      if (this.o.execution) {
+        a.path = this.o.execution.choose(run, d);
+        if (a.path.mode === 'direct') return await this.runDirect(a, d, a.path);
+      }
       const conn = await this.o.scheduler.ensurePlane({ userId: run.userId, orgId: run.orgId }, { sessionId: run.sessionId, agentId: d.agent.id });
       if (a.finalizing) return;
       if (a.cancelRequested) return void (await this.finish(a, 'cancelled'));
@@ -299,6 +312,13 @@ export class RunEngine implements RunHost {
       if (err instanceof PlaneElsewhere) return this.handOver(a, err.replicaId);
       const e = SemibotError.is(err) ? err : new SemibotError('INTERNAL_ERROR', (err as Error).message, 500);
       if (!SemibotError.is(err)) log.error({ err }, 'run delivery failed');
+      // no plane could start: counted against the runtime path, and the run itself goes direct
+      const instead = d && a.path && this.o.execution?.planeUnavailable(run, a.path, e.code, e.message);
+      if (d && instead && !a.finalizing) {
+        log.warn({ reason: instead.reason }, 'run falls back to direct');
+        a.path = instead;
+        return await this.runDirect(a, d, instead);
+      }
       await this.finish(a, 'failed', { code: e.code, message: e.message, retryAfterMs: e.extra.retryAfterMs });
     }
   }
@@ -313,11 +333,13 @@ export class RunEngine implements RunHost {
     if (msg.seq <= a.lastSeq) return; // already relayed (re-sent after a reconnect)
     if (msg.seq !== a.lastSeq + 1) return this.planeLoss.onGap(a, a.lastSeq + 1, msg.seq);
     a.lastSeq = msg.seq;
-    const event = msg.event;
+    if (msg.event.type === 'done') return void this.finish(a, msg.event.status);
+    this.relay(a, msg.event);
+  }
+
+  /** A run event (a plane's, or the direct path's): kept in the run's state and appended to the log. */
+  private relay(a: ActiveRun, event: RelayedEvent): void {
     switch (event.type) {
-      case 'done':
-        void this.finish(a, event.status);
-        return;
       case 'step_restart': {
         // the new attempt continues from a checkpoint: text streamed after it is void
         const kept = a.text.join('').slice(0, event.textLength);
@@ -341,6 +363,18 @@ export class RunEngine implements RunHost {
         break;
     }
     this.append(a, { ...event, runId: a.run.id } as SseEvent);
+  }
+
+  /** Streams the run from the LLM here (no plane), with the same events a plane would send. */
+  private async runDirect(a: ActiveRun, d: Delivery, path: ExecutionPath): Promise<void> {
+    const abort = (a.directAbort = new AbortController());
+    if (a.cancelRequested) return void (await this.finish(a, 'cancelled'));
+    await markDirect(this.o.db, a.run.id, path.reason);
+    const r = await this.o.execution!.direct.run(a.run, d, (e) => !a.finalizing && this.relay(a, e), abort.signal);
+    if (a.finalizing) return;
+    if (a.cancelRequested) return void (await this.finish(a, 'cancelled'));
+    if (r.ok) await this.finish(a, 'completed');
+    else await this.finish(a, 'failed', r.error);
   }
 
   /**
@@ -380,6 +414,7 @@ export class RunEngine implements RunHost {
         }
         this.append(a, { type: 'done', runId: run.id, status });
         this.stats[status]++;
+        if (a.path) this.o.execution?.finished(run, a.path, status, error?.code ?? a.errorFromPlane?.code ?? null);
         if (stored.startedAt) this.onFinished(status, (Date.now() - Date.parse(stored.startedAt)) / 1000);
         this.o.logger.info({ runId: run.id, sessionId: run.sessionId, requestId: run.requestId, status, attempt: run.attempt }, 'run finished');
       }
@@ -415,6 +450,7 @@ export class RunEngine implements RunHost {
     const { run } = a;
     const sessionId = run.sessionId;
     a.cancelRequested = true;
+    a.directAbort?.abort(); // a direct run ends as its stream stops (runDirect finishes it)
     if (a.conn) {
       a.conn.send({ type: 'cancel', sessionId, runId: run.id });
       a.cancelTimer ??= setTimeout(() => void this.finish(a, 'cancelled'), CANCEL_GRACE_MS);

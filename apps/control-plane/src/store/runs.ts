@@ -1,4 +1,4 @@
-import { SemibotError, type ErrorCode, type FinalRunStatus, type RunStatus, type RunUsage, type RuntimeType } from '@semibot/protocol';
+import { SemibotError, type ErrorCode, type ExecutionMode, type FinalRunStatus, type RunStatus, type RunUsage, type RuntimeType } from '@semibot/protocol';
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Db, type Queryable } from '../db/db.js';
 
@@ -21,6 +21,10 @@ export interface Run {
   /** the replica driving this run (its lease), and until when */
   leaseOwner: string | null;
   leaseExpiresAt: string | null;
+  /** `direct` when the control plane streamed it from the LLM itself; else through a plane */
+  executionMode: ExecutionMode;
+  /** why a run meant for a plane went direct (the fallback monitor), if it did */
+  fallbackReason: string | null;
 }
 type Row = Record<string, unknown>;
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
@@ -41,7 +45,14 @@ export const toRun = (r: Row): Run => ({
   finishedAt: iso(r.finished_at),
   leaseOwner: (r.lease_owner as string | null) ?? null,
   leaseExpiresAt: iso(r.lease_expires_at),
+  executionMode: (r.execution_mode as ExecutionMode | null) ?? 'runtime',
+  fallbackReason: (r.fallback_reason as string | null) ?? null,
 });
+
+/** A run about to stream from the LLM directly: recorded (a runtime run writes nothing extra). */
+export async function markDirect(q: Queryable, runId: string, fallbackReason: string | null): Promise<void> {
+  await q.query(`UPDATE runs SET execution_mode = 'direct', fallback_reason = $2 WHERE id = $1`, [runId, fallbackReason]);
+}
 
 /** Who takes a run: the replica that will drive it, and for how long its lease lasts unrenewed. */
 export interface Lease {
@@ -242,6 +253,9 @@ export interface Delivery {
   orgId: string;
   /** the runtime type chain down to the org's setting; null: the deployment's default */
   runtimeType: RuntimeType | null;
+  /** the execution mode chain: the user's, else the org's; null: the deployment's default */
+  executionMode: ExecutionMode | null;
+  executionFrom: 'user' | 'org' | null;
   agent: { id: string; name: string; systemPrompt: string; model: string | null };
   skillIds: string[];
   mcpServerIds: string[];
@@ -250,6 +264,8 @@ export interface Delivery {
 
 const DELIVERY_COLUMNS = `s.id AS d_session_id, s.org_id AS d_org_id, a.id AS d_agent_id,
   coalesce(s.runtime_type, a.runtime_type, u.default_runtime_type, o.default_runtime_type) AS d_runtime_type,
+  coalesce(u.execution_mode, o.default_execution_mode) AS d_execution_mode,
+  CASE WHEN u.execution_mode IS NOT NULL THEN 'user' WHEN o.default_execution_mode IS NOT NULL THEN 'org' END AS d_execution_from,
   a.name AS d_name, a.system_prompt AS d_system_prompt, a.model AS d_model,
   a.skill_ids AS d_skill_ids, a.mcp_server_ids AS d_mcp_server_ids`;
 
@@ -260,6 +276,8 @@ function toDelivery(row: Row): Delivery | null {
     sessionId: row.d_session_id as string,
     orgId: row.d_org_id as string,
     runtimeType: (row.d_runtime_type as RuntimeType | null) ?? null,
+    executionMode: (row.d_execution_mode as ExecutionMode | null) ?? null,
+    executionFrom: (row.d_execution_from as 'user' | 'org' | null) ?? null,
     agent: { id: row.d_agent_id as string, name: row.d_name as string, systemPrompt: row.d_system_prompt as string, model: (row.d_model as string | null) ?? null },
     skillIds: row.d_skill_ids as string[],
     mcpServerIds: row.d_mcp_server_ids as string[],

@@ -12,6 +12,7 @@ const toUser = (r: Row): User => ({
   role: r.role as string,
   vmMode: (r.vm_mode as User['vmMode']) ?? null,
   runtimeType: (r.default_runtime_type as User['runtimeType']) ?? null,
+  executionMode: (r.execution_mode as User['executionMode']) ?? null,
   createdAt: new Date(r.created_at as string).toISOString(),
 });
 const toOrg = (r: Row): Org => ({
@@ -20,6 +21,7 @@ const toOrg = (r: Row): Org => ({
   dedicatedPlanes: Boolean(r.dedicated_planes),
   defaultVmMode: (r.default_vm_mode as Org['defaultVmMode']) ?? null,
   defaultRuntimeType: (r.default_runtime_type as Org['defaultRuntimeType']) ?? null,
+  defaultExecutionMode: (r.default_execution_mode as Org['defaultExecutionMode']) ?? null,
   createdAt: new Date(r.created_at as string).toISOString(),
 });
 
@@ -46,7 +48,7 @@ export async function findUserForLogin(q: Queryable, email: string): Promise<{ u
 export async function getUserAndOrg(q: Queryable, userId: string, orgId: string): Promise<{ user: User; org: Org } | null> {
   const [row] = await q.query(
     `SELECT u.*, o.name AS org_name, o.created_at AS org_created_at, o.dedicated_planes, o.default_vm_mode AS org_vm_mode,
-            o.default_runtime_type AS org_runtime_type
+            o.default_runtime_type AS org_runtime_type, o.default_execution_mode AS org_execution_mode
        FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = $1 AND u.org_id = $2`,
     [userId, orgId],
   );
@@ -54,7 +56,7 @@ export async function getUserAndOrg(q: Queryable, userId: string, orgId: string)
   return {
     user: toUser(row),
     org: toOrg({ id: row.org_id, name: row.org_name, created_at: row.org_created_at, dedicated_planes: row.dedicated_planes, default_vm_mode: row.org_vm_mode,
-      default_runtime_type: row.org_runtime_type }),
+      default_runtime_type: row.org_runtime_type, default_execution_mode: row.org_execution_mode }),
   };
 }
 
@@ -63,13 +65,15 @@ export async function patchUserSettings(
   q: Queryable,
   userId: string,
   orgId: string,
-  patch: { vmMode?: User['vmMode'] | undefined; runtimeType?: User['runtimeType'] | undefined },
+  patch: { vmMode?: User['vmMode'] | undefined; runtimeType?: User['runtimeType'] | undefined; executionMode?: User['executionMode'] | undefined },
 ): Promise<User | null> {
   const [row] = await q.query(
     `UPDATE users SET vm_mode = CASE WHEN $3::boolean THEN $4 ELSE vm_mode END,
-            default_runtime_type = CASE WHEN $5::boolean THEN $6 ELSE default_runtime_type END
+            default_runtime_type = CASE WHEN $5::boolean THEN $6 ELSE default_runtime_type END,
+            execution_mode = CASE WHEN $7::boolean THEN $8 ELSE execution_mode END
       WHERE id = $1 AND org_id = $2 RETURNING *`,
-    [userId, orgId, patch.vmMode !== undefined, patch.vmMode ?? null, patch.runtimeType !== undefined, patch.runtimeType ?? null],
+    [userId, orgId, patch.vmMode !== undefined, patch.vmMode ?? null, patch.runtimeType !== undefined, patch.runtimeType ?? null,
+      patch.executionMode !== undefined, patch.executionMode ?? null],
   );
   return row ? toUser(row) : null;
 }
@@ -112,14 +116,21 @@ export async function runtimeTypeSettings(
 export async function patchOrg(
   q: Queryable,
   orgId: string,
-  patch: { dedicatedPlanes?: boolean | undefined; defaultVmMode?: Org['defaultVmMode'] | undefined; defaultRuntimeType?: Org['defaultRuntimeType'] | undefined },
+  patch: {
+    dedicatedPlanes?: boolean | undefined;
+    defaultVmMode?: Org['defaultVmMode'] | undefined;
+    defaultRuntimeType?: Org['defaultRuntimeType'] | undefined;
+    defaultExecutionMode?: Org['defaultExecutionMode'] | undefined;
+  },
 ): Promise<Org | null> {
   const [row] = await q.query(
     `UPDATE organizations SET dedicated_planes = COALESCE($2, dedicated_planes),
             default_vm_mode = CASE WHEN $3::boolean THEN $4 ELSE default_vm_mode END,
-            default_runtime_type = CASE WHEN $5::boolean THEN $6 ELSE default_runtime_type END
+            default_runtime_type = CASE WHEN $5::boolean THEN $6 ELSE default_runtime_type END,
+            default_execution_mode = CASE WHEN $7::boolean THEN $8 ELSE default_execution_mode END
       WHERE id = $1 RETURNING *`,
-    [orgId, patch.dedicatedPlanes ?? null, 'defaultVmMode' in patch, patch.defaultVmMode ?? null, 'defaultRuntimeType' in patch, patch.defaultRuntimeType ?? null],
+    [orgId, patch.dedicatedPlanes ?? null, 'defaultVmMode' in patch, patch.defaultVmMode ?? null, 'defaultRuntimeType' in patch, patch.defaultRuntimeType ?? null,
+      'defaultExecutionMode' in patch, patch.defaultExecutionMode ?? null],
   );
   return row ? toOrg(row) : null;
 }
