@@ -38,6 +38,8 @@ await import(${JSON.stringify(path.join(repoRoot, 'apps/runtime/dist/main.js'))}
     p = await startPlatform({
       env: {
         SEMIBOT_RUNTIME_ENTRY: entry,
+        // these planes' failures are what is tested: no fallback to direct (execution-modes.test.ts has it)
+        SEMIBOT_FALLBACK: 'off',
         VM_BOOTSTRAP_COOLDOWN_MS: String(COOLDOWN_MS),
         VM_BOOTSTRAP_MAX_ATTEMPTS: '2',
         VM_CONNECT_TIMEOUT_MS: '5000',
@@ -149,6 +151,7 @@ describe('chaos: idle planes are stopped and started again on demand', () => {
         VM_HEARTBEAT_INTERVAL_MS: '300',
         VM_HEARTBEAT_TIMEOUT_MS: '1500',
         VM_IDLE_TIMEOUT_MS: String(IDLE_MS),
+        SEMIBOT_FALLBACK: 'off',
       },
     });
   });

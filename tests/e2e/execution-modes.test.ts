@@ -46,7 +46,7 @@ describe('execution modes and the automatic fallback to direct', () => {
   };
   const types = (frames: SseFrame[]) => [...new Set(frames.map((f) => f.event))];
 
-  it('direct: streamed by the control plane from the LLM, same SSE contract, no plane started; the chain user > org', async () => {
+  it('direct: streamed by the control plane from the LLM, same SSE contract, recorded on the run; the chain user > org', async () => {
     const { token, sessionId } = await p.chat('You are terse.');
     const viaPlane = await sendAndStream(p, token, sessionId, '/echo through a plane');
     expect(await runOf(token, viaPlane)).toMatchObject({ executionMode: 'runtime', fallbackReason: null });

@@ -26,7 +26,8 @@ describe('local VM mode: semibot-runtime connect', () => {
   const exitOf = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
 
   beforeAll(async () => {
-    p = await startPlatform({ env: { VM_CONNECT_TIMEOUT_MS: '1500', VM_RECONNECT_GRACE_MS: '1000' } });
+    // an absent machine's VM_UNAVAILABLE is tested: no fallback to direct
+    p = await startPlatform({ env: { VM_CONNECT_TIMEOUT_MS: '1500', VM_RECONNECT_GRACE_MS: '1000', SEMIBOT_FALLBACK: 'off' } });
   });
   afterAll(async () => {
     for (const m of machines) m.kill('SIGKILL');

@@ -13,7 +13,8 @@ import { cleanupHome, post, sendAndStream, startPlatform, textOf, waitFor, type 
 describe('runtime type chain: session > agent > user > org > default', () => {
   let p: Platform;
   beforeAll(async () => {
-    p = await startPlatform({ env: { SEMIBOT_OPENCLAW_DIR: '/nonexistent/openclaw' } });
+    // the refusals are how the test sees the runtime: they must not trip the fallback to direct
+    p = await startPlatform({ env: { SEMIBOT_OPENCLAW_DIR: '/nonexistent/openclaw', SEMIBOT_FALLBACK: 'off' } });
   });
   afterAll(async () => {
     await p?.stop();

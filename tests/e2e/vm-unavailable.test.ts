@@ -35,6 +35,8 @@ else { process.stderr.write('stand-in plane: giving up\\n'); process.exit(1); }
     p = await startPlatform({
       env: {
         SEMIBOT_RUNTIME_ENTRY: entry,
+        // the failures themselves are tested here: no fallback to direct (execution-modes.test.ts has it)
+        SEMIBOT_FALLBACK: 'off',
         VM_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
         VM_BOOTSTRAP_COOLDOWN_MS: String(COOLDOWN_MS),
       },

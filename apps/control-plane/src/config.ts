@@ -64,6 +64,8 @@ const EnvSchema = z.object({
   SEMIBOT_EXECUTION_MODE: z.enum(['runtime', 'direct']).default('runtime'),
   /** org ids that run through planes while the default is `direct` (comma-separated) */
   SEMIBOT_RUNTIME_ORGS: z.string().default(''),
+  /** off: no automatic fallback at all (metrics are still kept); for deployments that must fail loudly @default on */
+  SEMIBOT_FALLBACK: z.enum(['on', 'off']).default('on'),
   /** a run whose plane cannot start runs direct instead of failing @default true */
   SEMIBOT_FALLBACK_WHEN_NO_PLANE: z.enum(['true', 'false']).default('true'),
   /** the fallback monitor's sliding window, ms @default 60 s */
@@ -143,6 +145,8 @@ export interface Config {
   execution: {
     defaultMode: 'runtime' | 'direct';
     runtimeOrgs: Set<string>;
+    /** the monitor may send runs direct */
+    fallback: boolean;
     fallbackWhenNoPlane: boolean;
     thresholds: { windowMs: number; minRuns: number; errorRate: number; timeoutRate: number; timeoutMs: number; probeAfterMs: number };
   };
@@ -199,7 +203,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     execution: {
       defaultMode: e.SEMIBOT_EXECUTION_MODE,
       runtimeOrgs: new Set(e.SEMIBOT_RUNTIME_ORGS.split(',').map((x) => x.trim()).filter(Boolean)),
-      fallbackWhenNoPlane: e.SEMIBOT_FALLBACK_WHEN_NO_PLANE === 'true',
+      fallback: e.SEMIBOT_FALLBACK === 'on',
+      fallbackWhenNoPlane: e.SEMIBOT_FALLBACK === 'on' && e.SEMIBOT_FALLBACK_WHEN_NO_PLANE === 'true',
       thresholds: {
         windowMs: e.SEMIBOT_FALLBACK_WINDOW_MS,
         minRuns: e.SEMIBOT_FALLBACK_MIN_RUNS,

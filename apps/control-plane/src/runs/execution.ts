@@ -13,6 +13,8 @@ export interface ExecutionOptions {
   defaultMode: ExecutionMode;
   /** orgs that run through planes while the default is `direct` (SEMIBOT_RUNTIME_ORGS: the seeds' whitelist) */
   runtimeOrgs: ReadonlySet<string>;
+  /** the monitor may send runs direct (off: it only keeps metrics) */
+  fallback: boolean;
   /** when no plane can start for a run, run it direct instead of failing it */
   fallbackWhenNoPlane: boolean;
   thresholds: MonitorThresholds;
@@ -56,6 +58,7 @@ export class ExecutionPaths {
   choose(run: Run, d: Delivery): ExecutionPath {
     const startedMs = Date.now();
     if (this.configured(run.orgId, d) === 'direct') return { mode: 'direct', reason: null, probe: false, startedMs };
+    if (!this.o.fallback) return { mode: 'runtime', reason: null, probe: false, startedMs };
     return { ...this.monitor.route(run.orgId), startedMs };
   }
 
