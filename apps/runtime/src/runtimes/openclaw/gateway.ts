@@ -50,6 +50,7 @@ export class OpenClawGateway {
   private live: Promise<Connection> | null = null;
   private readonly listeners = new Map<string, AgentListener>();
   private child: ChildProcess | null = null;
+  private conn: Connection | null = null;
 
   constructor(private readonly o: GatewayOptions) {}
 
@@ -107,6 +108,7 @@ export class OpenClawGateway {
       ]);
       void exited.then((err) => conn.fail(err));
       conn.onClose = () => child.kill('SIGKILL'); // a gateway we cannot talk to is of no use: start afresh
+      this.conn = conn;
       this.o.logger.info({ pid: child.pid, ms: Math.round(performance.now() - started), version: this.o.install.version }, 'OpenClaw gateway ready');
       return conn;
     } catch (err) {
@@ -124,6 +126,8 @@ export class OpenClawGateway {
   async close(): Promise<void> {
     const child = this.child;
     this.live = null;
+    // a plane stopping lets the gateway shut down in order (SIGTERM), not as a lost socket would
+    if (this.conn) this.conn.onClose = null;
     if (!child || child.exitCode !== null) return;
     child.kill('SIGTERM');
     const killer = setTimeout(() => child.kill('SIGKILL'), 3_000);
