@@ -369,8 +369,15 @@ export class RunEngine implements RunHost {
   private async runDirect(a: ActiveRun, d: Delivery, path: ExecutionPath): Promise<void> {
     const abort = (a.directAbort = new AbortController());
     if (a.cancelRequested) return void (await this.finish(a, 'cancelled'));
-    await markDirect(this.o.db, a.run.id, path.reason);
-    const r = await this.o.execution!.direct.run(a.run, d, (e) => !a.finalizing && this.relay(a, e), abort.signal);
+    let r: Awaited<ReturnType<ExecutionPaths['direct']['run']>>;
+    try {
+      await markDirect(this.o.db, a.run.id, path.reason);
+      r = await this.o.execution!.direct.run(a.run, d, (e) => !a.finalizing && this.relay(a, e), abort.signal);
+    } catch (err) {
+      // (the database failing under it: this may run from deliver's catch, so nothing may escape)
+      this.o.logger.error({ err, runId: a.run.id }, 'direct run failed');
+      r = { ok: false, error: { code: 'INTERNAL_ERROR', message: (err as Error).message } };
+    }
     if (a.finalizing) return;
     if (a.cancelRequested) return void (await this.finish(a, 'cancelled'));
     if (r.ok) await this.finish(a, 'completed');
