@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonEntry } from '@semibot/runtime';
@@ -266,5 +268,40 @@ describe.skipIf(haUnavailable)('HA with the shared worker pool: pool planes dial
     const frames = await events.finished.then(async (f) => (f.some((x) => x.event === 'done') ? f : (await followToDone(ha.lb, ha.lb, token, sessionId, runId, f.at(-1)?.id ?? warm.at(-1)!.id!)).frames));
     expect(await waitRun(ha.lb, token, runId, undefined, 45_000)).toMatchObject({ status: 'completed' });
     expect(clientText(frames.filter((f) => f.data.runId === runId))).toBe(slowText(30));
+  }, 90_000);
+});
+
+describe.skipIf(haUnavailable)('HA: the fallback to direct is one decision for all replicas', () => {
+  let ha: HaCluster;
+  const dir = mkdtempSync(path.join(tmpdir(), 'semibot-ha-fallback-'));
+  beforeAll(async () => {
+    // every plane exits at start, as a broken image would: runs are served direct and the monitor trips
+    const entry = path.join(dir, 'broken-plane.mjs');
+    writeFileSync(entry, `console.error('plane image broken (test)'); process.exit(3);\n`);
+    ha = await startHaCluster({
+      replicas: 2,
+      env: { SEMIBOT_RUNTIME_ENTRY: entry, SEMIBOT_FALLBACK_MIN_RUNS: '3', SEMIBOT_FALLBACK_PROBE_MS: '600000', VM_BOOTSTRAP_COOLDOWN_MS: '50', VM_BOOTSTRAP_MAX_ATTEMPTS: '100' },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await ha?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the replica whose runs tripped it announces the switch, the other adopts it; a reset on either clears both', async () => {
+    const { token, sessionId } = await ha.replicas[0]!.chat();
+    for (let i = 0; i < 3; i++) {
+      const frames = await readSse(await postStream(ha.replicas[0]!, token, sessionId, `/echo served ${i}`), { until: (f) => f.event === 'done' });
+      expect(clientText(frames)).toBe(`served ${i}`);
+    }
+    const status = (r: Platform) => r.api('GET', '/runtime/fallback/status', { token }).then((res) => res.body as { fallbackEnabled: boolean; fallbackReason: string });
+    for (const r of ha.replicas) await waitFor(async () => (await status(r)).fallbackEnabled, 5_000);
+    expect((await status(ha.replicas[1]!)).fallbackReason).toMatch(/error rate 100% > 50%|timeout rate/);
+    // a run posted on the other replica goes direct at once, with the shared decision's reason
+    const other = await readSse(await postStream(ha.replicas[1]!, token, sessionId, '/echo via the other replica'), { until: (f) => f.event === 'done' });
+    const runId = (other.find((f) => f.event === 'run')!.data as { runId: string }).runId;
+    expect((await ha.replicas[1]!.api('GET', `/runs/${runId}`, { token })).body).toMatchObject({ executionMode: 'direct', fallbackReason: expect.stringMatching(/runtime path degraded/) });
+    await ha.replicas[1]!.api('POST', '/runtime/fallback/reset', { token });
+    for (const r of ha.replicas) await waitFor(async () => !(await status(r)).fallbackEnabled, 5_000);
   }, 90_000);
 });

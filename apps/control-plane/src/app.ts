@@ -142,7 +142,7 @@ export async function createApp(
     defaultRuntime: config.runtimeType,
     publicWsUrl: config.publicWsUrl ?? null,
   });
-  const execution = new ExecutionPaths({ db, logger: logger.child({ component: 'execution' }), llm: () => resolvedLlm, ...config.execution });
+  const execution = new ExecutionPaths({ db, logger: logger.child({ component: 'execution' }), llm: () => resolvedLlm, bus: cluster.bus, ...config.execution });
   const runs = new RunEngine({
     execution,
     db,

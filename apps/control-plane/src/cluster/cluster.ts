@@ -26,10 +26,22 @@ export type ReplicaMessage =
   /** cancel this session's running run (this replica drives it) */
   | { type: 'cancel'; sessionId: string; runId: string };
 
+/** What one replica tells all the others. */
+export type BroadcastMessage =
+  /** the execution monitor switched a scope ('global' or an org id) to direct, or back */
+  {
+    type: 'fallback';
+    scope: string;
+    state: { fallbackEnabled: boolean; fallbackReason: string; since: string | null; probeAt: string | null };
+  };
+
 /** Messages addressed to one replica. At most once: every sender also relies on the lease sweep. */
 export interface Bus {
   send(replicaId: string, msg: ReplicaMessage): Promise<void>;
   onMessage(handler: (msg: ReplicaMessage) => void): void;
+  /** to every other replica, at most once (embedded: there is none) */
+  broadcast(msg: BroadcastMessage): Promise<void>;
+  onBroadcast(handler: (msg: BroadcastMessage) => void): void;
 }
 
 /**
@@ -99,6 +111,8 @@ export function embeddedCluster(replicaId: string): Cluster {
         if (to === replicaId) queueMicrotask(() => handlers.forEach((h) => h(msg)));
       },
       onMessage: (h) => void handlers.push(h),
+      broadcast: async () => {},
+      onBroadcast: () => {},
     },
     hosts: {
       hostFor: async () => replicaId,

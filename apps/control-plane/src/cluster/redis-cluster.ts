@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Bus, Cluster, PlaneHosts, ReplicaMessage } from './cluster.js';
+import type { BroadcastMessage, Bus, Cluster, PlaneHosts, ReplicaMessage } from './cluster.js';
 import { RedisEventTail } from './redis-event-tail.js';
 
 const luaDir = new URL('../../lua/', import.meta.url);
@@ -71,11 +71,26 @@ export async function connectRedisCluster(o: RedisClusterOptions): Promise<Clust
     }
     for (const h of handlers) h(msg);
   });
+  // one channel for all replicas; each drops its own messages
+  const broadcastHandlers: ((msg: BroadcastMessage) => void)[] = [];
+  await subscriptions.subscribe('sb:all', (message) => {
+    let m: { from: string; msg: BroadcastMessage };
+    try {
+      m = JSON.parse(message) as { from: string; msg: BroadcastMessage };
+    } catch {
+      return o.logger.warn({ message: message.slice(0, 200) }, 'unreadable broadcast dropped');
+    }
+    if (m.from !== o.replicaId) for (const h of broadcastHandlers) h(m.msg);
+  });
   const bus: Bus = {
     async send(to, msg) {
       await cmd.publish(replicaChannel(to), JSON.stringify(msg));
     },
     onMessage: (h) => void handlers.push(h),
+    async broadcast(msg) {
+      await cmd.publish('sb:all', JSON.stringify({ from: o.replicaId, msg }));
+    },
+    onBroadcast: (h) => void broadcastHandlers.push(h),
   };
 
   const hostKey = (userId: string) => `sb:host:${userId}`;

@@ -79,4 +79,14 @@ describe('ExecutionMonitor', () => {
     expect(m.metrics('o').direct).toMatchObject({ total: 1, success: 1 });
     expect(m.metrics('o').runtime.total).toBe(3);
   });
+
+  it("adopts another replica's switch without announcing it again", () => {
+    const { m, changes } = monitor();
+    m.adopt('o', { fallbackEnabled: true, fallbackReason: 'error rate 100% > 50% over the last 3 runs', since: new Date(1_000_000).toISOString(), probeAt: new Date(1_005_000).toISOString() });
+    expect(m.route('o')).toMatchObject({ mode: 'direct', reason: expect.stringContaining("this org's runtime path degraded: error rate 100%") });
+    expect(m.route('other').mode).toBe('runtime');
+    m.adopt('o', { fallbackEnabled: false, fallbackReason: '', since: null, probeAt: null });
+    expect(m.route('o').mode).toBe('runtime');
+    expect(changes).toEqual([]);
+  });
 });

@@ -88,8 +88,9 @@ const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
  * `probeAfterMs` one run goes through a plane again, and its success switches the scope back (a
  * circuit breaker's half-open state: in fallback no runtime traffic would ever show recovery).
  *
- * Kept in the memory of each control plane: with several replicas each decides from the runs it
- * drives itself.
+ * The windows are each replica's own (the runs it drives); a switch either way is announced over
+ * the cluster bus and adopted by the other replicas (`adopt`), so a degraded scope goes direct on
+ * all of them, and one probe or reset anywhere brings it back everywhere.
  */
 export class ExecutionMonitor {
   private readonly global: Scope;
@@ -150,6 +151,26 @@ export class ExecutionMonitor {
           this.onChange(name, this.state(s));
         }
       }
+    }
+  }
+
+  /**
+   * Another replica switched a scope: take its decision (the windows stay each replica's own, the
+   * decision is shared, so all replicas send a degraded org's runs the same way). Not re-announced.
+   */
+  adopt(scope: string, state: FallbackState): void {
+    const s = scope === 'global' ? this.global : this.org(scope);
+    s.probing = false;
+    if (state.fallbackEnabled) {
+      const now = this.now();
+      s.fallback = {
+        reason: state.fallbackReason,
+        since: state.since ? Date.parse(state.since) : now,
+        probeAt: state.probeAt ? Date.parse(state.probeAt) : now + this.t.probeAfterMs,
+      };
+    } else {
+      s.fallback = null;
+      s.runtime.clear(); // the cause was fixed (a probe passed, or an admin reset it)
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ErrorCode, ExecutionMode, FinalRunStatus, LlmConfig } from '@semibot/protocol';
+import type { Bus } from '../cluster/cluster.js';
 import type { Db } from '../db/db.js';
 import type { Delivery, Run } from '../store/runs.js';
 import { DirectRunner } from './direct-run.js';
@@ -18,6 +19,8 @@ export interface ExecutionOptions {
   /** when no plane can start for a run, run it direct instead of failing it */
   fallbackWhenNoPlane: boolean;
   thresholds: MonitorThresholds;
+  /** with several replicas: a scope's switch is announced to the others, theirs adopted here */
+  bus?: Bus;
 }
 
 /** How a run is executed, decided once per delivery. */
@@ -45,9 +48,15 @@ export class ExecutionPaths {
 
   constructor(private readonly o: ExecutionOptions) {
     this.direct = new DirectRunner(o.db, o.llm);
-    this.monitor = new ExecutionMonitor(o.thresholds, (scope, s) =>
-      o.logger.warn({ scope, fallback: s.fallbackEnabled, reason: s.fallbackReason }, s.fallbackEnabled ? 'runtime path degraded: runs go direct' : 'runtime path back: runs go through planes'),
-    );
+    this.monitor = new ExecutionMonitor(o.thresholds, (scope, s) => {
+      o.logger.warn({ scope, fallback: s.fallbackEnabled, reason: s.fallbackReason }, s.fallbackEnabled ? 'runtime path degraded: runs go direct' : 'runtime path back: runs go through planes');
+      o.bus?.broadcast({ type: 'fallback', scope, state: s }).catch((err: Error) => o.logger.warn({ err }, 'fallback switch not announced'));
+    });
+    o.bus?.onBroadcast((msg) => {
+      if (msg.type !== 'fallback') return;
+      o.logger.info({ scope: msg.scope, fallback: msg.state.fallbackEnabled, reason: msg.state.fallbackReason }, 'fallback switch of another replica adopted');
+      this.monitor.adopt(msg.scope, msg.state);
+    });
   }
 
   /** The mode a run's settings ask for (before the monitor has its say). */
