@@ -5,8 +5,6 @@ export interface GatewayConfigInput {
   /** OpenClaw's default workspace (per-session work directories are passed per turn as `cwd`) */
   workspace: string;
   llm: { baseUrl: string; apiKey: string; model: string };
-  /** models the plane's agents name, besides the default */
-  extraModels?: readonly string[];
   /** the plane's tool proxy (skills, long-term memory, MCP servers), a streamable-HTTP MCP server */
   toolProxy?: { url: string; token: string };
 }
@@ -22,12 +20,7 @@ export const TOOL_SERVER = 'semibot';
  * plane may have no internet at all, and a tenant's gateway must not announce itself on the LAN.
  */
 export function gatewayConfig(i: GatewayConfigInput): Record<string, unknown> {
-  const models = [...new Set([i.llm.model, ...(i.extraModels ?? [])])].map((id) => ({
-    id,
-    name: id,
-    contextWindow: 128_000,
-    maxTokens: 8_192,
-  }));
+  const models = [{ id: i.llm.model, name: i.llm.model, contextWindow: 128_000, maxTokens: 8_192 }];
   return {
     gateway: { mode: 'local', port: i.port, bind: 'loopback', auth: { mode: 'token', token: i.token } },
     discovery: { mdns: { mode: 'off' } },

@@ -48,15 +48,6 @@ export class ToolProxy {
     for (const w of this.waiters) w();
   }
 
-  /** Our tool by name, in any running turn (for how the translator labels a call). */
-  find(name: string): Tool | undefined {
-    for (const t of this.turns) {
-      const tool = t.tools.find((x) => x.spec.name === name);
-      if (tool) return tool;
-    }
-    return undefined;
-  }
-
   private async listen(): Promise<string> {
     const [{ Server }, { StreamableHTTPServerTransport }, types] = await Promise.all([
       import('@modelcontextprotocol/sdk/server/index.js'),

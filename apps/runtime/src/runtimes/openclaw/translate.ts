@@ -38,7 +38,7 @@ export interface TurnEnd {
 }
 
 /**
- * Gateway protocol v4 `agent` events → Semibot run events. One translator per turn. It is fed the
+ * Gateway protocol v4 (GATEWAY_PROTOCOL) `agent` events → Semibot run events. One translator per turn. It is fed the
  * payloads of `event: "agent"` frames in order and returns what to emit; `finish` takes the final
  * `res` payload. Frames recorded from a real OpenClaw (fixtures/) pin this mapping in the tests.
  *
@@ -49,7 +49,6 @@ export interface TurnEnd {
  * - `lifecycle` {phase error}: remembered; the turn's `res` decides how it ends.
  */
 export class TranslatorV4 {
-  static readonly protocol = 4;
   /** what the client has been shown, after replacements: the turn's answer */
   answer = '';
   private readonly items = new Map<string, { start: number; text: string }>();
