@@ -3,6 +3,7 @@ import { expectComplete, type BenchContext } from './context.js';
 import { baselineChat, productMessage } from './requests.js';
 import type { Dialect, RequestSpec } from './sse-client.js';
 import { difference, summarize, type Summary } from './stats.js';
+import { cpuMs } from './procs.js';
 
 /**
  * Token-to-client latency. The mock stamps every `/ts` token with its emit time (µs, wall clock);
@@ -24,6 +25,24 @@ export interface LatencyFigure {
   /** product response body bytes / text frames, and the text frames' own average size */
   bytesPerTextToken: number;
   textFrameBytes: number;
+  /**
+   * CPU µs per token of each process during the product run (/proc utime + stime, all threads;
+   * `controlPlaneMain`: its main thread alone) and of the mock and client during the baseline:
+   * where the cores went. With 2 cores, a sum near 2,000,000 / tokens per second is saturation,
+   * and queueing, not any one hop, is then what the latency figure measures.
+   */
+  cpuUsPerToken: { controlPlane: number; controlPlaneMain: number; plane: number; mock: number; client: number; baselineMock: number; baselineClient: number };
+}
+
+/** CPU ms so far of each process under test (see LatencyFigure.cpuUsPerToken). */
+function cpuNow(ctx: BenchContext) {
+  return {
+    controlPlane: cpuMs(ctx.cp.pid),
+    controlPlaneMain: cpuMs(ctx.cp.pid, ctx.cp.pid),
+    plane: cpuMs(ctx.planePid),
+    mock: cpuMs(ctx.mock.pid),
+    client: cpuMs(ctx.client.pid),
+  };
 }
 
 const streamsJob = (ctx: BenchContext, requests: RequestSpec[], dialect: Dialect, concurrency: number, stamped: boolean, gapMs = 0) =>
@@ -34,6 +53,8 @@ const streamsJob = (ctx: BenchContext, requests: RequestSpec[], dialect: Dialect
 
 export async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Promise<LatencyFigure> {
   const content = `/ts ${level.tokens} ${level.delayMs}`;
+  const tokens = level.streams * level.tokens;
+  const cpu0 = cpuNow(ctx);
   const baseline = await streamsJob(
     ctx,
     Array.from({ length: level.streams }, () => baselineChat(ctx.mock.url, content)),
@@ -42,6 +63,7 @@ export async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Prom
     true,
   );
   expectComplete(baseline, level.tokens, `baseline ${level.streams} streams`);
+  const cpu1 = cpuNow(ctx);
   const product = await streamsJob(
     ctx,
     ctx.sessions.slice(0, level.streams).map((id) => productMessage(ctx.cp.url, ctx.user.auth, id, content)),
@@ -50,6 +72,17 @@ export async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Prom
     true,
   );
   expectComplete(product, level.tokens, `product ${level.streams} streams`);
+  const cpu2 = cpuNow(ctx);
+  const us = (a: number, b: number) => ((b - a) * 1000) / tokens;
+  const cpuUsPerToken = {
+    controlPlane: us(cpu1.controlPlane, cpu2.controlPlane),
+    controlPlaneMain: us(cpu1.controlPlaneMain, cpu2.controlPlaneMain),
+    plane: us(cpu1.plane, cpu2.plane),
+    mock: us(cpu1.mock, cpu2.mock),
+    client: us(cpu1.client, cpu2.client),
+    baselineMock: us(cpu0.mock, cpu1.mock),
+    baselineClient: us(cpu0.client, cpu1.client),
+  };
   const ms = (rs: typeof product.results) => rs.flatMap((r) => r.latenciesUs).map((us) => us / 1000);
   const middle = (rs: typeof product.results) =>
     rs.flatMap((r) => r.latenciesUs.slice(Math.floor(r.latenciesUs.length * 0.1), Math.ceil(r.latenciesUs.length * 0.9))).map((us) => us / 1000);
@@ -73,6 +106,7 @@ export async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Prom
     steady: { baselineMs: steadyBaseline, productMs: steadyProduct, addedMs: difference(steadyProduct, steadyBaseline) },
     bytesPerTextToken: bytes / frames,
     textFrameBytes: frameBytes / frames,
+    cpuUsPerToken,
   };
 }
 
@@ -86,6 +120,8 @@ export interface WarmTurnFigure {
   productRunFrameMs: Summary;
   /** product − the baseline's median: p50, and the worst turn */
   overheadMs: { p50: number; max: number };
+  /** CPU µs per product turn of each process (as LatencyFigure.cpuUsPerToken): the cost of a run itself */
+  cpuUsPerTurn: { controlPlane: number; controlPlaneMain: number; plane: number; mock: number; client: number };
 }
 
 /** Think time between turns: a script firing the next turn the instant `done` arrives is not a user. */
@@ -99,6 +135,7 @@ export async function warmTurns(ctx: BenchContext): Promise<WarmTurnFigure> {
   const baseline = await streamsJob(ctx, Array.from({ length: n }, () => baselineChat(ctx.mock.url, content)), 'openai', 1, false, TURN_GAP_MS);
   expectComplete(baseline, 1, 'baseline warm turns');
   const sessionId = ctx.sessions[0]!;
+  const cpu0 = cpuNow(ctx);
   const product = await streamsJob(
     ctx,
     Array.from({ length: n }, () => productMessage(ctx.cp.url, ctx.user.auth, sessionId, content)),
@@ -108,6 +145,8 @@ export async function warmTurns(ctx: BenchContext): Promise<WarmTurnFigure> {
     TURN_GAP_MS,
   );
   expectComplete(product, 1, 'product warm turns');
+  const cpu1 = cpuNow(ctx);
+  const perTurn = (k: keyof typeof cpu0) => ((cpu1[k] - cpu0[k]) * 1000) / n;
   const first = (rs: typeof product.results) => rs.slice(WARMUP_TURNS).map((r) => r.firstTextMs!);
   const baselineFirstTokenMs = summarize(first(baseline.results));
   const productFirstTokenMs = summarize(first(product.results));
@@ -119,6 +158,13 @@ export async function warmTurns(ctx: BenchContext): Promise<WarmTurnFigure> {
     overheadMs: {
       p50: productFirstTokenMs.p50 - baselineFirstTokenMs.p50,
       max: productFirstTokenMs.max - baselineFirstTokenMs.p50,
+    },
+    cpuUsPerTurn: {
+      controlPlane: perTurn('controlPlane'),
+      controlPlaneMain: perTurn('controlPlaneMain'),
+      plane: perTurn('plane'),
+      mock: perTurn('mock'),
+      client: perTurn('client'),
     },
   };
 }

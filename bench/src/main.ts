@@ -251,11 +251,15 @@ async function runOnly(
   if (names.has('warm')) {
     const w = await t.run('warm turns', () => warmTurns(ctx));
     say(`warm turn overhead p50 ${ms(w.overheadMs.p50)} ms, max ${ms(w.overheadMs.max)} ms; POST → run p50 ${ms(w.productRunFrameMs.p50)} ms`);
+    const c = w.cpuUsPerTurn;
+    say(`  CPU µs/turn: control plane ${ms(c.controlPlane)} (main ${ms(c.controlPlaneMain)}), plane ${ms(c.plane)}, mock ${ms(c.mock)}, client ${ms(c.client)}`);
   }
   if (names.has('latency')) {
     for (const level of cfg.latency) {
       const f = await t.run(`latency ${level.streams} streams`, () => tokenLatency(ctx, level));
       say(`${level.streams} streams: added p50 ${ms(f.addedMs.p50)} ms, p99 ${ms(f.addedMs.p99)} ms; steady ${ms(f.steady.addedMs.p50)} / ${ms(f.steady.addedMs.p99)} ms`);
+      const c = f.cpuUsPerToken;
+      say(`  CPU µs/token: control plane ${ms(c.controlPlane)} (main ${ms(c.controlPlaneMain)}), plane ${ms(c.plane)}, mock ${ms(c.mock)}, client ${ms(c.client)}; baseline mock ${ms(c.baselineMock)}, client ${ms(c.baselineClient)}`);
     }
   }
   if (names.has('relay')) {

@@ -123,6 +123,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       SEMIBOT_LLM_API_KEY: 'bench',
       SEMIBOT_LLM_MODEL: 'mock-1',
       // experiments with the planes' Node flags (see process-driver.ts) pass through
+      ...(process.env.SEMIBOT_CP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.SEMIBOT_CP_NODE_OPTIONS } : {}),
       ...(process.env.SEMIBOT_PLANE_NODE_OPTIONS ? { SEMIBOT_PLANE_NODE_OPTIONS: process.env.SEMIBOT_PLANE_NODE_OPTIONS } : {}),
       ...o.env,
     },

@@ -34,4 +34,24 @@ describe('WriteBehind', () => {
     await w.close();
     expect(written).toEqual([['a', 'b', 'c']]);
   });
+
+  it('keeps one timed flush at a time: rows arriving while a slow one runs wait for the next window', async () => {
+    const written: number[][] = [];
+    const w = new WriteBehind(
+      async (rows: number[]) => {
+        written.push(rows);
+        await new Promise((r) => setTimeout(r, 30)); // a slow database: the window grows to 300 ms
+      },
+      { what: 't', logger, delayMs: 5, maxDelayMs: 1_000 },
+    );
+    for (let i = 1; i <= 30; i++) {
+      w.add(i);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // the first row alone, then (a window of 10 × 30 ms later) everything since in one batch; not
+    // a flush per 5 ms queued behind the slow one, each writing what arrived meanwhile
+    expect(written.length).toBeLessThanOrEqual(3);
+    await w.close();
+    expect(written.flat()).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
 });

@@ -10,10 +10,17 @@ import type { Logger } from 'pino';
  * times what that flush took (between `delayMs` and `maxDelayMs`), so the database spends about a
  * tenth of its time on these rows at most, batches grow with the load, and an idle system still
  * writes within `delayMs` (the event log: PGlite costs 50-130 µs per row whatever it holds).
+ *
+ * One timed flush at a time: rows added while it runs wait for the next window, which opens when
+ * it ends. A timer per window regardless queued flush after flush behind a slow one, each with what
+ * arrived in 50 ms — 200 streaming sessions then cost a row per token again, and the database
+ * fell further behind the more it had to write (npm run bench, 200 streams).
  */
 export class WriteBehind<T> {
   private pending: T[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** a timed flush is under way: the next window opens when it ends */
+  private timedFlush = false;
   private chain: Promise<void> = Promise.resolve();
   private readonly delayMs: number;
   /** the current batch window (see maxDelayMs) */
@@ -33,16 +40,23 @@ export class WriteBehind<T> {
   }
 
   private schedule(): void {
-    this.timer ??= setTimeout(() => {
+    if (this.timer || this.timedFlush) return;
+    this.timer = setTimeout(() => {
       this.timer = null;
+      this.timedFlush = true;
       const started = performance.now();
-      void this.flush().then(
-        () => {
-          if (this.o.maxDelayMs === undefined) return;
-          this.windowMs = Math.min(this.o.maxDelayMs, Math.max(this.delayMs, 10 * (performance.now() - started)));
-        },
-        (err) => this.o.logger.error({ err, what: this.o.what }, 'batched write failed; will retry'),
-      );
+      void this.flush()
+        .then(
+          () => {
+            if (this.o.maxDelayMs === undefined) return;
+            this.windowMs = Math.min(this.o.maxDelayMs, Math.max(this.delayMs, 10 * (performance.now() - started)));
+          },
+          (err) => this.o.logger.error({ err, what: this.o.what }, 'batched write failed; will retry'),
+        )
+        .finally(() => {
+          this.timedFlush = false;
+          if (this.pending.length > 0) this.schedule();
+        });
     }, this.windowMs);
   }
 
@@ -50,8 +64,10 @@ export class WriteBehind<T> {
   flush(): Promise<void> {
     // a failed earlier flush must not poison the chain: its rows went back into `pending`
     this.chain = this.chain.catch(() => {}).then(async () => {
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, this.o.maxBatch ?? 500);
+      // what is here now, not what arrives while it is written: that waits for the next window
+      for (let left = this.pending.length; left > 0; ) {
+        const batch = this.pending.splice(0, Math.min(left, this.o.maxBatch ?? 500));
+        left -= batch.length;
         try {
           await this.write(batch);
         } catch (err) {

@@ -17,7 +17,7 @@ import type { EventTail, TailEvent } from '../cluster/cluster.js';
  *   - ids come from a hi/lo allocator: blocks reserved in `sessions.event_seq_reserved`, so ids are
  *     strictly increasing per session and never reused, even after a crash (gaps are allowed);
  *   - every event goes into a bounded in-memory ring and to live subscribers at once;
- *   - the database is written in batches a few ms later: one statement per flush, and one row per
+ *   - the database is written in batches some tens of ms later: one statement per flush, and one row per
  *     (session, run) in it (session_event_batches), not one per token — a row per token cost ~24 µs
  *     of PGlite time on the event loop and capped the relay near 24k events/s (npm run bench);
  *     replays read these rows when the ring no longer covers the requested id;
@@ -40,7 +40,13 @@ export interface EventLogOptions {
   ringSize?: number;
   /** ids reserved per database round trip @default 1000 */
   blockSize?: number;
-  /** batch window for database writes when the database is quick @default 5ms */
+  /**
+   * batch window for database writes when the database is quick @default 50ms. Events are not
+   * what the durability invariant covers (messages and runs are, written before the client has a
+   * runId); a plane re-sends a run's recent events to a control plane that lost them. At 5 ms a
+   * single stream of 200 tokens/s cost a statement per token or two — a fifth of a core of
+   * embedded PGlite, competing with the relay for the same two cores (npm run bench, CPU µs/token).
+   */
   flushDelayMs?: number;
   /** longest batch window, reached when flushes get slow @default 100ms */
   maxFlushDelayMs?: number;
@@ -102,12 +108,12 @@ export class EventLog {
   constructor(private readonly opts: EventLogOptions) {
     this.ringSize = opts.ringSize ?? 1024;
     this.blockSize = opts.blockSize ?? 1000;
-    const delayMs = opts.flushDelayMs ?? 5;
+    const delayMs = opts.flushDelayMs ?? 50;
     this.writer = new WriteBehind((rows: StoredEvent[]) => insertEvents(opts.db, rows), {
       what: 'event log',
       logger: opts.logger,
       delayMs,
-      maxDelayMs: Math.max(delayMs, opts.maxFlushDelayMs ?? 100),
+      maxDelayMs: Math.max(delayMs, opts.maxFlushDelayMs ?? 1000),
       maxBatch: 5000,
     });
     // messages published while the subscription was down are lost: every watched session reads its gap back
