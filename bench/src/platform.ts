@@ -8,7 +8,9 @@ import { listeningPort, sleep } from './procs.js';
 
 /** Starts the real product as separate processes, exactly as a user would: `node <dist>/main.js`. */
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+// SEMIBOT_BENCH_ROOT: measure another built checkout (e.g. a git worktree of an earlier commit)
+// with this bench, for an A/B of the same figures run by run on the same machine
+const root = process.env.SEMIBOT_BENCH_ROOT ? path.resolve(process.env.SEMIBOT_BENCH_ROOT) : fileURLToPath(new URL('../../', import.meta.url));
 export const paths = {
   root,
   controlPlane: path.join(root, 'apps/control-plane/dist/main.js'),
@@ -122,7 +124,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       SEMIBOT_LLM_BASE_URL: o.llmUrl,
       SEMIBOT_LLM_API_KEY: 'bench',
       SEMIBOT_LLM_MODEL: 'mock-1',
-      // experiments with the planes' Node flags (see process-driver.ts) pass through
+      // experiments with the control plane's and the planes' Node flags (see process-driver.ts) pass through
       ...(process.env.SEMIBOT_CP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.SEMIBOT_CP_NODE_OPTIONS } : {}),
       ...(process.env.SEMIBOT_PLANE_NODE_OPTIONS ? { SEMIBOT_PLANE_NODE_OPTIONS: process.env.SEMIBOT_PLANE_NODE_OPTIONS } : {}),
       ...o.env,

@@ -34,6 +34,7 @@ import { skillRoutes } from './routes/skills.js';
 import { mcpServerRoutes } from './routes/mcp-servers.js';
 import { memoryUsageRoutes } from './routes/memories-usage.js';
 import { insertUsage, type UsageInsert } from './store/usage.js';
+import { insertSnapshots, type SnapshotInsert } from './store/snapshots-audit.js';
 import { embeddedCluster, type Cluster } from './cluster/cluster.js';
 import { LeaseKeeper } from './runs/leases.js';
 import { PlanePool } from './scheduler/pool.js';
@@ -177,7 +178,8 @@ export async function createApp(
     : null;
   const memory = new MemoryService(db, embedder, logger.child({ component: 'memory' }));
   const usage = new WriteBehind((rows: UsageInsert[]) => insertUsage(db, rows), { what: 'usage records', logger });
-  const ctx: AppContext = { config, db, logger, cluster, tokens, events, usage, gateway, scheduler, runs, execution, remoteMcp, memory, planeRequests: {}, llm, llmNotice, leases };
+  const snapshots = new WriteBehind((rows: SnapshotInsert[]) => insertSnapshots(db, rows), { what: 'session snapshots', logger, maxBatch: 100 });
+  const ctx: AppContext = { config, db, logger, cluster, tokens, events, usage, snapshots, gateway, scheduler, runs, execution, remoteMcp, memory, planeRequests: {}, llm, llmNotice, leases };
 
   // pino's Logger is wider than FastifyBaseLogger; the instance is used through the base type.
   const http = Fastify({
@@ -308,6 +310,7 @@ export async function createApp(
       await http.close();
       await events.close();
       await usage.close();
+      await snapshots.close();
       await remoteMcp.close();
       await closeMock?.();
       await cluster.close();

@@ -13,6 +13,7 @@ import type { MemoryService } from './memory/memory-service.js';
 import type { Metrics } from './http/metrics.js';
 import type { WriteBehind } from './db/write-behind.js';
 import type { UsageInsert } from './store/usage.js';
+import type { SnapshotInsert } from './store/snapshots-audit.js';
 import type { Cluster } from './cluster/cluster.js';
 import type { LeaseKeeper } from './runs/leases.js';
 
@@ -26,6 +27,8 @@ export interface AppContext {
   events: EventLog;
   /** usage records, written in batches (read them after `usage.flush()`) */
   usage: WriteBehind<UsageInsert>;
+  /** session snapshots planes send after each turn, written in batches (read after `snapshots.flush()`) */
+  snapshots: WriteBehind<SnapshotInsert>;
   gateway: WsGateway;
   scheduler: Scheduler;
   runs: RunEngine;

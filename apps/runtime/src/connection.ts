@@ -25,6 +25,18 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** a batch stays well under the control plane's 1 MiB frame limit */
 const MAX_BATCH_BYTES = 256 * 1024;
 
+/**
+ * A client's frames are masked (RFC 6455 §10.3) so that bytes a browser script chose cannot pass
+ * for HTTP to a proxy on the way that does not speak WebSocket. Over TLS no proxy can read them,
+ * and on loopback there is none: there a zero mask, which ws sends without copying and XOR-ing
+ * every frame — 5 % of a busy plane's CPU (npm run bench, 200 streams).
+ */
+function unmaskable(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === 'wss:' || u.hostname === 'localhost' || u.hostname === '[::1]' || u.hostname.startsWith('127.');
+}
+const zeroMask = (mask: Buffer) => void mask.fill(0);
+
 type Init = MsgOf<ControlToPlane, 'init'>;
 type Inbound = Exclude<ControlToPlane, { type: 'init' | 'response' | 'resume_response' | 'token' }>;
 
@@ -75,7 +87,11 @@ export class ControlConnection {
 
   connect(): void {
     if (this.stopped) return;
-    const ws = new WebSocket(this.o.url, { perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
+    const ws = new WebSocket(this.o.url, {
+      perMessageDeflate: false,
+      maxPayload: 16 * 1024 * 1024,
+      ...(unmaskable(this.o.url) ? { generateMask: zeroMask } : {}),
+    });
     this.ws = ws;
     ws.on('open', () => {
       (ws as unknown as { _socket?: { setNoDelay(v: boolean): void } })._socket?.setNoDelay(true);

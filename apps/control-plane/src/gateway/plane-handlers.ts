@@ -22,7 +22,7 @@ import { historyForPlane } from '../store/messages.js';
 import { getSessionById } from '../store/sessions.js';
 import { skillPackage } from '../store/skills.js';
 import { getMcpServer } from '../store/mcp-servers.js';
-import { insertAudit, insertSnapshot, latestSnapshot } from '../store/snapshots-audit.js';
+import { insertAudit, latestSnapshot } from '../store/snapshots-audit.js';
 
 function parse<S extends z.ZodType>(schema: S, params: unknown, method: string): z.infer<S> {
   const r = schema.safeParse(params);
@@ -100,6 +100,7 @@ export function planeHandlers(ctx: AppContext): GatewayHandlers {
         case 'get_snapshot': {
           const { sessionId } = parse(GetSnapshotParams, msg.params, msg.method);
           await ownedSession(conn, sessionId);
+          await ctx.snapshots.flush(); // one sent a moment ago may still be in its batch
           return { snapshot: await latestSnapshot(ctx.db, sessionId) };
         }
         case 'get_skill_package': {
@@ -159,7 +160,7 @@ export function planeHandlers(ctx: AppContext): GatewayHandlers {
         case 'snapshot_sync': {
           const s = SnapshotParams.parse(msg.params);
           const session = await ownedSession(conn, s.sessionId);
-          await insertSnapshot(ctx.db, { ...s, orgId: session.orgId, userId: session.userId });
+          ctx.snapshots.add({ ...s, orgId: session.orgId, userId: session.userId });
           return;
         }
         default:

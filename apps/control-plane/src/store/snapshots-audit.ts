@@ -3,18 +3,37 @@ import type { Queryable } from '../db/db.js';
 
 const SNAPSHOTS_KEPT = 3;
 
-/** Stores a snapshot and drops all but the newest SNAPSHOTS_KEPT, in one statement. */
-export async function insertSnapshot(q: Queryable, s: SnapshotParams & { orgId: string; userId: string }): Promise<void> {
-  // the DELETE does not see the row its own statement inserts: it keeps KEPT - 1 of the older ones
+export type SnapshotInsert = SnapshotParams & { orgId: string; userId: string };
+
+/**
+ * Stores snapshots (what a WriteBehind batch holds: a plane sends one after every turn, and 200
+ * turns ending together were 200 statements) and drops all but the newest SNAPSHOTS_KEPT of each
+ * session they belong to, in one statement.
+ */
+export async function insertSnapshots(q: Queryable, rows: SnapshotInsert[]): Promise<void> {
+  // one statement's rows share created_at (now()): of a session's snapshots in one batch only the
+  // newest goes in, or "latest" would be a coin toss between them
+  const newest = [...new Map(rows.map((s) => [s.sessionId, s])).values()];
+  if (newest.length === 0) return;
+  const params: unknown[] = [SNAPSHOTS_KEPT - 1];
+  const tuples = newest.map((s) => {
+    const b = params.length;
+    params.push(s.sessionId, s.userId, s.orgId, JSON.stringify(s.checkpoint), JSON.stringify(s.shortTermMemory),
+      JSON.stringify(s.conversationState), JSON.stringify(s.fileManifest));
+    return `($${b + 1}::uuid, $${b + 2}::uuid, $${b + 3}::uuid, $${b + 4}::jsonb, $${b + 5}::jsonb, $${b + 6}::jsonb, $${b + 7}::jsonb)`;
+  });
+  // the DELETE does not see the rows its own statement inserts: it keeps KEPT - 1 of the older ones
   await q.query(
     `WITH added AS (
        INSERT INTO session_snapshots (session_id, user_id, org_id, checkpoint, short_term_memory, conversation_state, file_manifest)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+       VALUES ${tuples.join(', ')} RETURNING session_id
      )
-     DELETE FROM session_snapshots WHERE session_id = $1 AND id NOT IN (
-       SELECT id FROM session_snapshots WHERE session_id = $1 ORDER BY created_at DESC, id DESC LIMIT $8)`,
-    [s.sessionId, s.userId, s.orgId, JSON.stringify(s.checkpoint), JSON.stringify(s.shortTermMemory),
-      JSON.stringify(s.conversationState), JSON.stringify(s.fileManifest), SNAPSHOTS_KEPT - 1],
+     DELETE FROM session_snapshots WHERE session_id IN (SELECT session_id FROM added) AND id NOT IN (
+       SELECT id FROM (
+         SELECT id, row_number() OVER (PARTITION BY session_id ORDER BY created_at DESC, id DESC) AS n
+           FROM session_snapshots WHERE session_id IN (SELECT session_id FROM added)
+       ) newest WHERE n <= $1)`,
+    params,
   );
 }
 

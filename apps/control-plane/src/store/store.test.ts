@@ -7,6 +7,7 @@ import { insertEvents, prunedThrough, pruneEvents, readEvents } from './events.j
 import { listMessages } from './messages.js';
 import { claimSession, finalizeRun, getRun, getRunById, nextAttempt, renewLeases, submitMessage, unattendedSessions } from './runs.js';
 import { createSession, getSession, reserveEventIds } from './sessions.js';
+import { insertSnapshots, latestSnapshot } from './snapshots-audit.js';
 import { createUserWithOrg, findUserForLogin } from './users.js';
 
 for (const backend of testDatabases) {
@@ -31,6 +32,26 @@ for (const backend of testDatabases) {
       const session = await createSession(db, { orgId: org.id, userId: user.id, agentId: agent.id, title: null, runtimeType: null });
       return { user, org, agent, session };
     }
+
+    it('stores batches of snapshots and keeps the newest three of each session', async () => {
+      const a = await tenant();
+      const b = await tenant();
+      const snap = (t: typeof a, turn: number) => ({
+        sessionId: t.session.id, orgId: t.org.id, userId: t.user.id, checkpoint: null,
+        shortTermMemory: { 'conversation.md': `turn ${turn}` }, conversationState: { turn }, fileManifest: [],
+      });
+      await insertSnapshots(db, [snap(a, 1), snap(b, 1), snap(a, 2)]);
+      for (let turn = 3; turn <= 6; turn++) await insertSnapshots(db, [snap(a, turn), snap(b, turn)]);
+      expect((await latestSnapshot(db, a.session.id))?.conversationState).toEqual({ turn: 6 });
+      await insertSnapshots(db, [snap(a, 7), snap(a, 8)]); // one batch, one session: the newer wins
+      expect((await latestSnapshot(db, a.session.id))?.conversationState).toEqual({ turn: 8 });
+      expect((await latestSnapshot(db, b.session.id))?.shortTermMemory).toEqual({ 'conversation.md': 'turn 6' });
+      const kept = await db.query<{ session_id: string; n: string }>(
+        'SELECT session_id, count(*) AS n FROM session_snapshots WHERE session_id = ANY($1) GROUP BY session_id',
+        [[a.session.id, b.session.id]],
+      );
+      expect(kept.map((r) => Number(r.n))).toEqual([3, 3]);
+    });
 
     it('migrates idempotently', async () => {
       expect(await migrate(db)).toEqual([]);
