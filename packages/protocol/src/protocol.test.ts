@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ControlToPlane, ErrorCodes, PlaneToControl, SemibotError, SseEvent, parseFrame } from './index.js';
+import { ControlToPlane, ErrorCodes, PlaneFrame, PlaneToControl, SemibotError, SseEvent, parseFrame, parsePlaneFrame } from './index.js';
 
 describe('wire schemas', () => {
   it('accepts every plane frame the daemon sends', () => {
@@ -21,6 +21,40 @@ describe('wire schemas', () => {
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.error.length).toBeGreaterThan(0);
     }
+  });
+
+  it('parses plane frames on the fast path exactly as the schema does', () => {
+    const text = (seq: number, extra: Record<string, unknown> = {}) =>
+      ({ type: 'sse_event', sessionId: 's', runId: 'r', attempt: 1, seq, event: { type: 'text', runId: 'r', text: `t${seq}` }, ...extra });
+    const frames: unknown[] = [
+      text(1),
+      { type: 'batch', messages: [text(1), text(2)] },
+      { type: 'batch', messages: [text(1), { type: 'heartbeat', activeSessions: 0, activeRuns: 0 }] }, // mixed: zod
+      text(1, { junk: 1 }), // an unknown key: zod strips it
+      { ...text(1), event: { type: 'text', runId: 'r', text: 't', junk: 1 } },
+      // refused either way
+      text(0),
+      text(1.5),
+      { ...text(1), sessionId: '' },
+      { ...text(1), sessionId: 'x'.repeat(201) },
+      { ...text(1), event: { type: 'text', runId: '', text: 't' } },
+      { ...text(1), event: { type: 'text', runId: 'r', text: 7 } },
+      { ...text(1), attempt: '1' },
+      { type: 'batch', messages: [] },
+      { type: 'batch', messages: [text(1), text(0)] },
+      { type: 'batch', messages: [text(1)], extra: true },
+      null,
+      [],
+      'text',
+    ];
+    for (const f of frames) {
+      const raw = JSON.stringify(f);
+      const slow = parseFrame(PlaneFrame, raw);
+      const fast = parsePlaneFrame(raw);
+      expect(fast.ok, raw).toBe(slow.ok);
+      if (fast.ok && slow.ok) expect(fast.value, raw).toEqual(slow.value);
+    }
+    expect(parsePlaneFrame('{"type":"batch","messages":[').ok).toBe(false);
   });
 
   it('keeps `run` and `resync` for the control plane: a plane cannot forge them', () => {

@@ -6,7 +6,7 @@ import {
   AuthMsg,
   CloseCodes,
   PROTOCOL_VERSION,
-  PlaneFrame,
+  parsePlaneFrame,
   SemibotError,
   type PlaneToControl,
   parseFrame,
@@ -224,7 +224,7 @@ export class WsGateway {
   }
 
   private onFrame(conn: PlaneConnection, data: RawData, isBinary: boolean): void {
-    const parsed = isBinary ? null : parseFrame(PlaneFrame, data.toString());
+    const parsed = isBinary ? null : parsePlaneFrame(data.toString());
     if (!parsed?.ok) {
       this.counters.badFrames++;
       this.opts.logger.warn({ instanceId: conn.instanceId, error: parsed?.error ?? 'binary frame' }, 'bad frame from plane');
