@@ -12,6 +12,8 @@ export interface LatencyLevel {
 export interface BenchConfig {
   smoke: boolean;
   latency: LatencyLevel[];
+  /** messages per relay count for the hop floor (hop-floor.ts), at the 1-stream cadence */
+  hopFloorMessages: number;
   /** sequential turns in one warm session (plus 2 unrecorded warm-ups) */
   warmTurns: number;
   /** fresh users, each starting an execution plane */
@@ -40,6 +42,7 @@ export const FULL: BenchConfig = {
     { streams: 20, tokens: 100, delayMs: 5 },
     { streams: 200, tokens: 50, delayMs: 20 },
   ],
+  hopFloorMessages: 400,
   warmTurns: 50,
   coldStarts: 5,
   readyStarts: 5,
@@ -57,6 +60,7 @@ export const SMOKE: BenchConfig = {
     { streams: 1, tokens: 10, delayMs: 5 },
     { streams: 2, tokens: 10, delayMs: 5 },
   ],
+  hopFloorMessages: 20,
   warmTurns: 5,
   coldStarts: 2,
   readyStarts: 0,

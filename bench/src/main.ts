@@ -18,6 +18,7 @@ import { planeKillRecovery, socketCutRecovery, toolTurns } from './recovery.js';
 import { formatHa, haBench } from './ha.js';
 import { vmModesBench } from './vm-modes.js';
 import { openclawBench } from './openclaw.js';
+import { hopFloor } from './hop-floor.js';
 import { writeFileSync } from 'node:fs';
 
 /**
@@ -91,6 +92,9 @@ async function run(): Promise<void> {
   const warmTurn = await t.run('warm turns', () => warmTurns(ctx));
   say(`warm turn overhead p50 ${ms(warmTurn.overheadMs.p50)} ms, max ${ms(warmTurn.overheadMs.max)} ms`);
 
+  const floor = await t.run('hop floor', () => hopFloor({ messages: cfg.hopFloorMessages, gapMs: cfg.latency[0]!.delayMs }));
+  say(`hop floor: two bare relays add p50 ${ms(floor.twoHopsAddedUs.p50 / 1000)} ms, p99 ${ms(floor.twoHopsAddedUs.p99 / 1000)} ms`);
+
   const latency: LatencyFigure[] = [];
   for (const level of cfg.latency) {
     latency.push(await t.run(`latency ${level.streams} streams`, () => tokenLatency(ctx, level)));
@@ -119,6 +123,7 @@ async function run(): Promise<void> {
 
   const figures: Figures = {
     latency,
+    hopFloor: floor,
     warmTurn,
     startToReady: ready,
     startToReadyNoSpare: readyNoSpare,
@@ -244,7 +249,7 @@ async function runOnly(
   client: LoadClient,
   mock: Awaited<ReturnType<typeof startMock>>,
 ): Promise<void> {
-  const known = ['warm', 'latency', 'relay', 'memory'];
+  const known = ['warm', 'latency', 'relay', 'memory', 'floor'];
   const unknown = [...names].filter((n) => !known.includes(n));
   if (unknown.length) throw new Error(`--only: unknown phase ${unknown.join(', ')} (known: ${known.join(', ')})`);
   const ctx = await t.run('latency user warm-up', () => prepareLatencyUser(cfg, client, mock, cp));
@@ -253,6 +258,10 @@ async function runOnly(
     say(`warm turn overhead p50 ${ms(w.overheadMs.p50)} ms, max ${ms(w.overheadMs.max)} ms; POST → run p50 ${ms(w.productRunFrameMs.p50)} ms`);
     const c = w.cpuUsPerTurn;
     say(`  CPU µs/turn: control plane ${ms(c.controlPlane)} (main ${ms(c.controlPlaneMain)}), plane ${ms(c.plane)}, mock ${ms(c.mock)}, client ${ms(c.client)}`);
+  }
+  if (names.has('floor')) {
+    const f = await t.run('hop floor', () => hopFloor({ messages: cfg.hopFloorMessages, gapMs: cfg.latency[0]!.delayMs }));
+    say(`hop floor, one way µs p50/p99 through 0, 1, 2 relays: ${f.oneWayUs.map((s) => `${Math.round(s.p50)}/${Math.round(s.p99)}`).join(', ')}`);
   }
   if (names.has('latency')) {
     for (const level of cfg.latency) {

@@ -9,12 +9,15 @@ import type { ConnectionMemory, PlaneMemory } from './memory.js';
 import type { ColdStartFigure, ReadyFigure, RestartFigure } from './startup.js';
 import { round } from './stats.js';
 import type { ThroughputFigure } from './throughput.js';
+import type { HopFloor } from './hop-floor.js';
 import type { Phase } from './timeline.js';
 
 /** The figures of one run, the table printed from them (targets: issue 6), and the results file. */
 
 export interface Figures {
   latency: LatencyFigure[];
+  /** what two bare Node relays add on this machine: the floor under the 1-stream figure */
+  hopFloor: HopFloor;
   warmTurn: WarmTurnFigure;
   startToReady: ReadyFigure;
   /** the same when the fresh home has to copy the database template (no spare ready) */
@@ -74,6 +77,17 @@ export function rows(f: Figures): Row[] {
     });
     const st = l.steady.addedMs;
     out.push({ metric: '  added, steady state (first/last 10 % cut) p50/p99', value: `${ms(st.p50)} / ${ms(st.p99)} ms`, target: '—', ok: null });
+    const c = l.cpuUsPerToken;
+    out.push({
+      metric: '  CPU µs/token: control plane (main) | plane | mock | client',
+      value: `${int(c.controlPlane)} (${int(c.controlPlaneMain)}) | ${int(c.plane)} | ${int(c.mock)} | ${int(c.client)}`,
+      target: '—',
+      ok: null,
+    });
+    if (s === 1) {
+      const h = f.hopFloor.twoHopsAddedUs;
+      out.push({ metric: '  floor: two bare Node relays add, p50 / p99', value: `${ms(h.p50 / 1000)} / ${ms(h.p99 / 1000)} ms`, target: '—', ok: null });
+    }
   }
   const w = f.warmTurn;
   out.push({

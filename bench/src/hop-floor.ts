@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { summarize, type Summary } from './stats.js';
+
+/**
+ * The floor under added token latency on this machine: a small message sent through 0, 1 and 2
+ * Node processes that do nothing but read it from one loopback socket and write it to the next,
+ * at the 1-stream cadence (one every 5 ms, so every process sleeps between messages, as the
+ * product's do). The product puts two processes (the execution plane and the control plane)
+ * between the model and the client; what a bare relay costs per hop here — waking a sleeping
+ * process, two syscalls, the kernel's loopback — no product code can take away. Timed with the
+ * monotonic clock all processes share.
+ */
+
+export interface HopFloor {
+  messages: number;
+  gapMs: number;
+  /** one-way latency, µs, through 0, 1, 2 relays */
+  oneWayUs: Summary[];
+  /** relays(2) − relays(0), p50 and p99: what two bare hops add */
+  twoHopsAddedUs: { p50: number; p99: number };
+}
+
+const relayEntry = fileURLToPath(new URL('./hop-relay.js', import.meta.url));
+
+export async function hopFloor(o: { messages: number; gapMs: number }): Promise<HopFloor> {
+  const oneWayUs: Summary[] = [];
+  for (const relays of [0, 1, 2]) oneWayUs.push(await through(relays, o.messages, o.gapMs));
+  return {
+    ...o,
+    oneWayUs,
+    twoHopsAddedUs: { p50: oneWayUs[2]!.p50 - oneWayUs[0]!.p50, p99: oneWayUs[2]!.p99 - oneWayUs[0]!.p99 },
+  };
+}
+
+async function through(relays: number, messages: number, gapMs: number): Promise<Summary> {
+  const latencies: number[] = [];
+  let buf = '';
+  const sink = net.createServer((s) =>
+    s.on('data', (d) => {
+      const now = process.hrtime.bigint();
+      buf += d.toString();
+      for (let i = buf.indexOf(';'); i >= 0; i = buf.indexOf(';')) {
+        latencies.push(Number(now - BigInt(buf.slice(0, i))) / 1000);
+        buf = buf.slice(i + 1);
+      }
+    }),
+  );
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  const kids: ChildProcess[] = [];
+  try {
+    let port = (sink.address() as net.AddressInfo).port;
+    for (let i = 0; i < relays; i++) {
+      const kid = spawn(process.execPath, [relayEntry, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      kids.push(kid);
+      port = await new Promise<number>((resolve, reject) => {
+        kid.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+        kid.once('exit', (code) => reject(new Error(`hop relay exited with ${code}`)));
+      });
+    }
+    const source = net.connect(port, '127.0.0.1');
+    source.setNoDelay(true);
+    await new Promise<void>((r) => source.once('connect', () => r()));
+    const warmup = Math.min(50, Math.floor(messages / 5));
+    for (let i = 0; i < messages + warmup; i++) {
+      source.write(`${process.hrtime.bigint()};`);
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+    const deadline = Date.now() + 2_000;
+    while (latencies.length < messages + warmup && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    source.destroy();
+    if (latencies.length < messages + warmup) throw new Error(`hop floor: ${latencies.length} of ${messages + warmup} messages arrived`);
+    return summarize(latencies.slice(warmup));
+  } finally {
+    for (const k of kids) k.kill();
+    sink.close();
+  }
+}
