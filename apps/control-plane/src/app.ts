@@ -177,8 +177,8 @@ export async function createApp(
     ? async () => (await import('@semibot/llm')).createOpenAICompatibleEmbedder({ baseUrl: llm.baseUrl, apiKey: llm.apiKey, model: embeddingModel })
     : null;
   const memory = new MemoryService(db, embedder, logger.child({ component: 'memory' }));
-  const usage = new WriteBehind((rows: UsageInsert[]) => insertUsage(db.background, rows), { what: 'usage records', logger });
-  const snapshots = new WriteBehind((rows: SnapshotInsert[]) => insertSnapshots(db.background, rows), { what: 'session snapshots', logger, maxBatch: 100 });
+  const usage = new WriteBehind((rows: UsageInsert[]) => insertUsage(db, rows), { what: 'usage records', logger });
+  const snapshots = new WriteBehind((rows: SnapshotInsert[]) => insertSnapshots(db, rows), { what: 'session snapshots', logger, maxBatch: 100 });
   const ctx: AppContext = { config, db, logger, cluster, tokens, events, usage, snapshots, gateway, scheduler, runs, execution, remoteMcp, memory, planeRequests: {}, llm, llmNotice, leases };
 
   // pino's Logger is wider than FastifyBaseLogger; the instance is used through the base type.

@@ -15,12 +15,6 @@ export interface Queryable {
 
 export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres';
-  /**
-   * For statements nobody waits on (batched writes: event rows, usage, snapshots). Embedded PGlite
-   * has one connection: there they go only when no other statement is under way or waiting, so a
-   * message's submit never queues behind a batch; on PostgreSQL the pool serves both.
-   */
-  readonly background: Queryable;
   /** Runs fn inside BEGIN/COMMIT; rolls back and rethrows on error. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -70,10 +64,6 @@ export function deferredDb(opening: Promise<Db>, kind: Db['kind']): Db {
     kind,
     query: async <T>(sql: string, params?: unknown[]) => (await open()).query<T>(sql, params),
     exec: async (sql: string) => (await open()).exec(sql),
-    background: {
-      query: async <T>(sql: string, params?: unknown[]) => (await open()).background.query<T>(sql, params),
-      exec: async (sql: string) => (await open()).background.exec(sql),
-    },
     tx: async <T>(fn: (q: Queryable) => Promise<T>) => (await open()).tx(fn),
     close: async () => (await open()).close(),
   };
@@ -85,13 +75,12 @@ export async function openPostgres(url: string): Promise<Db> {
   const pool: pg.Pool = new driver.Pool({ connectionString: url, max: 10 });
   // A dropped idle connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const query = async <T>(sql: string, params?: unknown[]) => (await pool.query(sql, params as unknown[])).rows as T[];
-  const exec = async (sql: string) => void (await pool.query(sql));
   return {
     kind: 'postgres',
-    query,
-    exec,
-    background: { query, exec },
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await pool.query(sql, params as unknown[])).rows as T[];
+    },
+    exec: async (sql: string) => void (await pool.query(sql)),
     async tx<T>(fn: (q: Queryable) => Promise<T>) {
       const client = await pool.connect();
       try {
@@ -120,14 +109,12 @@ export async function openPglite(dataDir: string | null): Promise<Db> {
   // thread), and loading it there would delay starting that thread
   const { PGlite } = await import('@electric-sql/pglite');
   const db = dataDir ? await PGlite.create(dataDir, { postgresqlconf: PGLITE_CONF }) : await PGlite.create({ postgresqlconf: PGLITE_CONF });
-  const query = async <T>(sql: string, params?: unknown[]) => (await db.query<T>(sql, params)).rows;
-  const exec = async (sql: string) => void (await db.exec(sql));
   return {
     kind: 'pglite',
-    query,
-    exec,
-    // in-process (tests): no lane of its own
-    background: { query, exec },
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await db.query<T>(sql, params)).rows;
+    },
+    exec: async (sql: string) => void (await db.exec(sql)),
     // PGlite has one connection; its transaction() holds it exclusively, so other queries wait.
     tx<T>(fn: (q: Queryable) => Promise<T>) {
       return db.transaction((t) =>

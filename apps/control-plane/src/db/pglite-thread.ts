@@ -1,6 +1,5 @@
 import { Worker } from 'node:worker_threads';
 import type { Db, Queryable } from './db.js';
-import { BackgroundLane } from './background-lane.js';
 import type { WorkerReply, WorkerRequest } from './pglite-worker.js';
 
 type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
@@ -12,9 +11,6 @@ class WorkerDbError extends Error {
     super(message);
   }
 }
-
-/** Longest a background statement waits for the interactive ones to pause. */
-const BACKGROUND_MAX_WAIT_MS = 200;
 
 /** PGlite on a worker thread (see pglite-worker.ts), behind the same `Db` interface as the rest. */
 export async function openPgliteThread(dataDir: string | null, seedFrom: string | null = null): Promise<Db> {
@@ -39,27 +35,20 @@ export async function openPgliteThread(dataDir: string | null, seedFrom: string 
     pending.set(0, { resolve: () => resolve(), reject });
   });
 
-  const send = (req: Call): Promise<WorkerReply> =>
+  const call = (req: Call): Promise<WorkerReply> =>
     new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
       worker.postMessage({ ...req, id });
     });
-
-  // batched writes wait for a pause in the others (Db.background)
-  const lanes = new BackgroundLane(send, BACKGROUND_MAX_WAIT_MS);
-  const call = (req: Call) => lanes.now(req);
-  const later = (req: Call) => lanes.later(req);
-
-  const on = (tx?: number, lane = call): Queryable => ({
-    query: async <T>(sql: string, params?: unknown[]) => (await lane({ op: 'query', sql, params: params ?? [], ...(tx ? { tx } : {}) })).rows as T[],
-    exec: async (sql: string) => void (await lane({ op: 'exec', sql, ...(tx ? { tx } : {}) })),
+  const on = (tx?: number): Queryable => ({
+    query: async <T>(sql: string, params?: unknown[]) => (await call({ op: 'query', sql, params: params ?? [], ...(tx ? { tx } : {}) })).rows as T[],
+    exec: async (sql: string) => void (await call({ op: 'exec', sql, ...(tx ? { tx } : {}) })),
   });
 
   return {
     kind: 'pglite',
     ...on(),
-    background: on(undefined, later),
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const { tx } = await call({ op: 'begin' });
       let result: T;
@@ -73,7 +62,6 @@ export async function openPgliteThread(dataDir: string | null, seedFrom: string 
       return result;
     },
     async close() {
-      lanes.close();
       await call({ op: 'close' }).catch(() => {});
       await worker.terminate();
     },

@@ -109,7 +109,7 @@ export class EventLog {
     this.ringSize = opts.ringSize ?? 1024;
     this.blockSize = opts.blockSize ?? 1000;
     const delayMs = opts.flushDelayMs ?? 50;
-    this.writer = new WriteBehind((rows: StoredEvent[]) => insertEvents(opts.db.background, rows), {
+    this.writer = new WriteBehind((rows: StoredEvent[]) => insertEvents(opts.db, rows), {
       what: 'event log',
       logger: opts.logger,
       delayMs,
