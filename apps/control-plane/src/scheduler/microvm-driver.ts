@@ -2,14 +2,13 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { writeLogLine } from '../logging.js';
 import type { PlaneHandle, PlaneSpec, VmDriver } from './driver.js';
+import { childPlane } from './child-plane.js';
 
 const run = promisify(execFile);
-const STOP_GRACE_MS = 3_000;
 /** QEMU's `-name` of a plane's VM: how a later control plane finds it again (reap) */
 const NAME_PREFIX = 'semibot-plane-';
 /** the settings disk: a few KiB of KEY=value lines, padded (the guest strips the NULs) */
@@ -98,36 +97,17 @@ export class MicrovmDriver implements VmDriver {
     const child = spawn(this.o.qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const log = this.o.logger.child({ plane: spec.instanceId, pid: child.pid });
     // The serial console carries the plane's JSON log lines (and the guest's own few messages).
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => {
+    // QEMU ends the VM on SIGTERM; the plane's state is on its disk already (checkpoints are
+    // written as they happen), and a turn cut short resumes on the next plane.
+    const handle = childPlane(child, {
+      what: 'plane VM',
+      log,
+      onLine: (line: string) => {
         if (line.startsWith('{')) writeLogLine(line);
         else if (line.trim()) log.info({ console: line.replace(/\r$/, '') }, 'plane VM');
-      });
-    }
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-      child.once('error', (err) => {
-        log.error({ err: err.message }, 'plane VM failed to start');
-        resolve({ code: -1, signal: null });
-      });
-    });
-    const handle: PlaneHandle = {
-      vmId: String(child.pid ?? 'unknown'),
-      exited,
-      // QEMU ends the VM on SIGTERM; the plane's state is on its disk already (checkpoints are
-      // written as they happen), and a turn cut short resumes on the next plane
-      stop: async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-        await exited;
-        clearTimeout(t);
       },
-    };
-    void exited.then((r) => {
-      rmSync(settings, { force: true });
-      log.info(r, 'plane VM exited');
     });
+    void handle.exited.then(() => rmSync(settings, { force: true }));
     return handle;
   }
 

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { writeLogLine } from '../logging.js';
 import type { PlaneHandle, PlaneSpec, VmDriver } from './driver.js';
+import { childPlane } from './child-plane.js';
 
-const STOP_GRACE_MS = 3_000;
 /**
  * A plane is mostly idle and its live heap is small: a 1 MB young generation (V8 grows it to 16 MB
  * under allocation) and one V8 helper thread (default four, each keeping its own malloc arena)
@@ -54,32 +53,9 @@ export class ProcessDriver implements VmDriver {
     });
     const log = this.logger.child({ plane: spec.instanceId, pid: child.pid });
     // The plane logs JSON lines; pass them through so one log shows both sides of a turn.
-    for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => writeLogLine(line));
-    }
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-      child.once('error', (err) => {
-        log.error({ err: err.message }, 'plane process failed to start');
-        resolve({ code: -1, signal: null });
-      });
-    });
-    const handle: PlaneHandle = {
-      vmId: String(child.pid ?? 'unknown'),
-      exited,
-      stop: async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-        await exited;
-        clearTimeout(t);
-      },
-    };
+    const handle = childPlane(child, { what: 'plane process', log, onLine: writeLogLine });
     this.children.add(handle);
-    void exited.then((r) => {
-      this.children.delete(handle);
-      log.info(r, 'plane process exited');
-    });
+    void handle.exited.then(() => this.children.delete(handle));
     return handle;
   }
 
