@@ -118,6 +118,8 @@ export interface WarmTurnFigure {
   productFirstTokenMs: Summary;
   /** POST → the run's `run` frame: the control plane's share (store message + run, claim, load) */
   productRunFrameMs: Summary;
+  /** POST → the response's end after `done`: the turn as a client sees it finish */
+  productDoneMs: Summary;
   /** product − the baseline's median: p50, and the worst turn */
   overheadMs: { p50: number; max: number };
   /** CPU µs per product turn of each process (as LatencyFigure.cpuUsPerToken): the cost of a run itself */
@@ -155,6 +157,7 @@ export async function warmTurns(ctx: BenchContext): Promise<WarmTurnFigure> {
     baselineFirstTokenMs,
     productFirstTokenMs,
     productRunFrameMs: summarize(product.results.slice(WARMUP_TURNS).map((r) => r.runFrameMs!)),
+    productDoneMs: summarize(product.results.slice(WARMUP_TURNS).map((r) => r.totalMs)),
     overheadMs: {
       p50: productFirstTokenMs.p50 - baselineFirstTokenMs.p50,
       max: productFirstTokenMs.max - baselineFirstTokenMs.p50,

@@ -255,7 +255,7 @@ async function runOnly(
   const ctx = await t.run('latency user warm-up', () => prepareLatencyUser(cfg, client, mock, cp));
   if (names.has('warm')) {
     const w = await t.run('warm turns', () => warmTurns(ctx));
-    say(`warm turn overhead p50 ${ms(w.overheadMs.p50)} ms, max ${ms(w.overheadMs.max)} ms; POST → run p50 ${ms(w.productRunFrameMs.p50)} ms`);
+    say(`warm turn overhead p50 ${ms(w.overheadMs.p50)} ms, max ${ms(w.overheadMs.max)} ms; POST → run p50 ${ms(w.productRunFrameMs.p50)} ms, → done ${ms(w.productDoneMs.p50)} ms`);
     const c = w.cpuUsPerTurn;
     say(`  CPU µs/turn: control plane ${ms(c.controlPlane)} (main ${ms(c.controlPlaneMain)}), plane ${ms(c.plane)}, mock ${ms(c.mock)}, client ${ms(c.client)}`);
   }
