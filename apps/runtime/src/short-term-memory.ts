@@ -33,21 +33,25 @@ export class ShortTermMemory {
     }
   }
 
+  /** The two files are independent: written side by side (the turn's `done` waits for them). */
   async saveTurn(history: ChatMessage[], user: string, answer: string): Promise<void> {
-    await writeAtomically(path.join(this.dir, 'conversation.json'), JSON.stringify(history));
-    await appendFile(path.join(this.memoryDir, 'conversation.md'), `\n## User\n\n${user}\n\n## Assistant\n\n${answer}\n`);
+    await Promise.all([
+      writeAtomically(path.join(this.dir, 'conversation.json'), JSON.stringify(history)),
+      appendFile(path.join(this.memoryDir, 'conversation.md'), `\n## User\n\n${user}\n\n## Assistant\n\n${answer}\n`),
+    ]);
   }
 
+  /** Read side by side too: one thread-pool round trip before `done` instead of one per file. */
   async snapshot(sessionId: string, history: ChatMessage[]): Promise<SnapshotParams> {
+    const [contents, fileManifest] = await Promise.all([
+      Promise.all(MEMORY_FILES.map((f) => readFile(path.join(this.memoryDir, f), 'utf8').catch(() => null))), // null: not written yet
+      manifest(this.workDir),
+    ]);
     const shortTermMemory: Record<string, string> = {};
-    for (const f of MEMORY_FILES) {
-      try {
-        shortTermMemory[f] = await readFile(path.join(this.memoryDir, f), 'utf8');
-      } catch {
-        /* not written yet */
-      }
-    }
-    return { sessionId, checkpoint: null, shortTermMemory, conversationState: { history }, fileManifest: await manifest(this.workDir) };
+    MEMORY_FILES.forEach((f, i) => {
+      if (contents[i] !== null) shortTermMemory[f] = contents[i]!;
+    });
+    return { sessionId, checkpoint: null, shortTermMemory, conversationState: { history }, fileManifest };
   }
 
   /** Rebuilds the session from a snapshot (the plane lost its disk); returns the history. */
