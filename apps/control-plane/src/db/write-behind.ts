@@ -13,8 +13,8 @@ import type { Logger } from 'pino';
  *
  * One timed flush at a time: rows added while it runs wait for the next window, which opens when
  * it ends. A timer per window regardless queued flush after flush behind a slow one, each with what
- * arrived in 50 ms — 200 streaming sessions then cost a row per token again, and the database
- * fell further behind the more it had to write (npm run bench, 200 streams).
+ * arrived in one short window — 200 streaming sessions then cost a row per token again, and the
+ * database fell further behind the more it had to write (npm run bench, 200 streams).
  */
 export class WriteBehind<T> {
   private pending: T[] = [];
