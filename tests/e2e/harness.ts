@@ -186,14 +186,21 @@ export async function readSse(
 }
 
 /** POSTs a message with Accept: text/event-stream and reads the run's stream to `done`. */
-export async function sendAndStream(p: Platform, token: string, sessionId: string, content: string, extra: Record<string, unknown> = {}) {
+export async function sendAndStream(
+  p: Platform,
+  token: string,
+  sessionId: string,
+  content: string,
+  extra: Record<string, unknown> = {},
+  opts: { timeoutMs?: number } = {},
+) {
   const res = await fetch(`${p.url}/api/v1/sessions/${sessionId}/messages`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'text/event-stream' },
     body: JSON.stringify({ content, ...extra }),
   });
   if (res.status !== 200) throw new Error(`stream POST failed: ${res.status} ${await res.text()}`);
-  return readSse(res, { until: (f) => f.event === 'done' });
+  return readSse(res, { until: (f) => f.event === 'done', ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
 }
 
 /** Opens GET /sessions/:id/events, optionally resuming after an id. */

@@ -32,6 +32,9 @@ function vmsOf(instanceId: string): number[] {
 // emulator here; SEMIBOT_TEST_MICROVM_ACCEL=kvm runs the same tests on hardware virtualisation.
 describe('microvm VM mode: a QEMU microVM per user', () => {
   let p: Platform;
+  // a turn may wait for an emulated VM to boot and dial in: as long as VM_CONNECT_TIMEOUT_MS below
+  // allows, and the turn after it (30 s once in CI, with another test on the second core)
+  const turn = (token: string, sessionId: string, content: string) => sendAndStream(p, token, sessionId, content, {}, { timeoutMs: 90_000 });
   let image: string;
   beforeAll(async () => {
     image = mkdtempSync(path.join(tmpdir(), 'semibot-microvm-'));
@@ -58,7 +61,7 @@ describe('microvm VM mode: a QEMU microVM per user', () => {
     expect(((await fetch(`${p.url}/readyz`).then((r) => r.json())) as { vmModes: unknown }).vmModes).toMatchObject({ microvm: true });
     const { token, sessionId } = await p.chat();
     await p.api('PATCH', '/auth/me', { token, body: { vmMode: 'microvm' } });
-    const frames = await sendAndStream(p, token, sessionId, '/tool run_command {"command":"uname -r; grep -c . /proc/cpuinfo >/dev/null; mount | grep \' /plane \'"}');
+    const frames = await turn(token, sessionId, '/tool run_command {"command":"uname -r; grep -c . /proc/cpuinfo >/dev/null; mount | grep \' /plane \'"}');
     expect(frames.at(-1)!.data).toMatchObject({ status: 'completed' });
     const result = frames.find((f) => f.event === 'tool_result')!.data.result as { stdout: string };
     const [guestKernel, mountLine] = result.stdout.trim().split('\n');
@@ -81,7 +84,7 @@ describe('microvm VM mode: a QEMU microVM per user', () => {
     const { token, sessionId } = await p.chat();
     await p.api('PATCH', '/auth/me', { token, body: { vmMode: 'microvm' } });
     // a file on the user's disk, to be found by the next VM
-    const note = await sendAndStream(p, token, sessionId, '/tool run_command {"command":"echo kept > /plane/note.txt && sync"}');
+    const note = await turn(token, sessionId, '/tool run_command {"command":"echo kept > /plane/note.txt && sync"}');
     expect(note.at(-1)!.data).toMatchObject({ status: 'completed' });
     const { instanceId } = (await p.api('GET', '/vm/status', { token })).body;
     const started = await post(p, token, sessionId, '/slow 30 100');
@@ -96,19 +99,19 @@ describe('microvm VM mode: a QEMU microVM per user', () => {
     const [replacement] = vmsOf(instanceId);
     expect(replacement).toBeDefined();
     expect(replacement).not.toBe(victim);
-    const after = await sendAndStream(p, token, sessionId, '/tool run_command {"command":"cat /plane/note.txt"}');
+    const after = await turn(token, sessionId, '/tool run_command {"command":"cat /plane/note.txt"}');
     expect((after.find((f) => f.event === 'tool_result')!.data.result as { stdout: string }).stdout).toBe('kept\n');
-  }, 120_000);
+  }, 180_000);
 
   it('a restarted control plane kills the VMs the previous one left', async () => {
     const { token, sessionId } = await p.chat();
     await p.api('PATCH', '/auth/me', { token, body: { vmMode: 'microvm' } });
-    await sendAndStream(p, token, sessionId, 'before the restart');
+    await turn(token, sessionId, 'before the restart');
     const { instanceId } = (await p.api('GET', '/vm/status', { token })).body;
     expect(vmsOf(instanceId)).toHaveLength(1);
     p = await p.restart('SIGKILL');
     await waitFor(async () => vmsOf(instanceId).length === 0, 15_000);
-    expect(clientText(await sendAndStream(p, token, sessionId, 'after'))).toBe('You said: after');
+    expect(clientText(await turn(token, sessionId, 'after'))).toBe('You said: after');
     expect(existsSync(path.join(p.home, 'planes'))).toBe(true);
   }, 120_000);
 });
