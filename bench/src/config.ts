@@ -16,6 +16,8 @@ export interface BenchConfig {
   hopFloorMessages: number;
   /** sequential turns in one warm session (plus 2 unrecorded warm-ups) */
   warmTurns: number;
+  /** sequential turns of one session for the long-session figure (long-session.ts) */
+  longSessionTurns: number;
   /** fresh users, each starting an execution plane */
   coldStarts: number;
   /** extra control-plane processes started on fresh homes for start → ready (the one under test is a sample too) */
@@ -44,6 +46,7 @@ export const FULL: BenchConfig = {
   ],
   hopFloorMessages: 400,
   warmTurns: 50,
+  longSessionTurns: 300,
   coldStarts: 5,
   readyStarts: 5,
   restarts: 3,
@@ -62,6 +65,7 @@ export const SMOKE: BenchConfig = {
   ],
   hopFloorMessages: 20,
   warmTurns: 5,
+  longSessionTurns: 10,
   coldStarts: 2,
   readyStarts: 0,
   restarts: 1,

@@ -19,6 +19,7 @@ import { formatHa, haBench } from './ha.js';
 import { vmModesBench } from './vm-modes.js';
 import { openclawBench } from './openclaw.js';
 import { hopFloor } from './hop-floor.js';
+import { longSession, type LongSessionFigure } from './long-session.js';
 import { writeFileSync } from 'node:fs';
 
 /**
@@ -105,6 +106,9 @@ async function run(): Promise<void> {
   const throughput = await t.run('relay throughput', () => relayThroughput(ctx));
   say(`relay: ${Math.round(throughput.eventsPerSec)} events/s, control plane ${ms(throughput.cpuUsPerEvent.controlPlane)} µs/event`);
 
+  const long = await t.run('long session', () => longSession(ctx, cfg.longSessionTurns));
+  say(formatLongSession(long));
+
   const plane = await t.run('plane memory', () => planeMemory(ctx, colds[0]!.user, colds[0]!.planePid));
   const controlPlaneRssAfterLoadBytes = rssBytes(cp.pid) ?? NaN;
 
@@ -125,6 +129,7 @@ async function run(): Promise<void> {
     latency,
     hopFloor: floor,
     warmTurn,
+    longSession: long,
     startToReady: ready,
     startToReadyNoSpare: readyNoSpare,
     npmStartToReady: npmStart,
@@ -241,6 +246,12 @@ async function runOpenClaw(machine: ReturnType<typeof describeMachine>, git: Ret
   if (!cfg.smoke) writeKindResults('openclaw', { command: 'npm run bench -- --openclaw', git, machine, figures: f }, git.sha);
 }
 
+function formatLongSession(l: LongSessionFigure): string {
+  const w = (x: LongSessionFigure['first']) =>
+    `turns ${x.from + 1}–${x.from + x.turns}: CPU µs/turn control plane ${ms(x.cpuUsPerTurn.controlPlane)}, plane ${ms(x.cpuUsPerTurn.plane)}; POST → done p50 ${ms(x.doneMsP50)} ms`;
+  return `long session (${l.turns} turns): ${w(l.first)} | ${w(l.last)}`;
+}
+
 /** The phases named by --only, each printed when measured. */
 async function runOnly(
   names: Set<string>,
@@ -249,7 +260,7 @@ async function runOnly(
   client: LoadClient,
   mock: Awaited<ReturnType<typeof startMock>>,
 ): Promise<void> {
-  const known = ['warm', 'latency', 'relay', 'memory', 'floor'];
+  const known = ['warm', 'latency', 'relay', 'memory', 'floor', 'long'];
   const unknown = [...names].filter((n) => !known.includes(n));
   if (unknown.length) throw new Error(`--only: unknown phase ${unknown.join(', ')} (known: ${known.join(', ')})`);
   const ctx = await t.run('latency user warm-up', () => prepareLatencyUser(cfg, client, mock, cp));
@@ -276,6 +287,7 @@ async function runOnly(
     const c = r.cpuUsPerEvent;
     say(`relay: ${Math.round(r.eventsPerSec)} events/s; CPU µs/event: control plane ${ms(c.controlPlane)} (main thread ${ms(r.controlPlaneMainThreadUsPerEvent)}), plane ${ms(c.plane)}, mock ${ms(c.mock)}, client ${ms(c.client)}`);
   }
+  if (names.has('long')) say(formatLongSession(await t.run('long session', () => longSession(ctx, cfg.longSessionTurns))));
   if (names.has('memory')) {
     const cold = await coldStart({ cp, client, cfg });
     const m = await t.run('plane memory', () => planeMemory(ctx, cold.user, cold.planePid));

@@ -10,6 +10,7 @@ import type { ColdStartFigure, ReadyFigure, RestartFigure } from './startup.js';
 import { round } from './stats.js';
 import type { ThroughputFigure } from './throughput.js';
 import type { HopFloor } from './hop-floor.js';
+import type { LongSessionFigure } from './long-session.js';
 import type { Phase } from './timeline.js';
 
 /** The figures of one run, the table printed from them (targets: issue 6), and the results file. */
@@ -19,6 +20,8 @@ export interface Figures {
   /** what two bare Node relays add on this machine: the floor under the 1-stream figure */
   hopFloor: HopFloor;
   warmTurn: WarmTurnFigure;
+  /** the same kind of turn early and late in one long session: does a turn's cost grow with its history? */
+  longSession: LongSessionFigure;
   startToReady: ReadyFigure;
   /** the same when the fresh home has to copy the database template (no spare ready) */
   startToReadyNoSpare: ReadyFigure;
@@ -99,6 +102,14 @@ export function rows(f: Figures): Row[] {
   out.push({
     metric: '  POST → run frame | → first token | → done | model alone, p50',
     value: `${ms(w.productRunFrameMs.p50)} | ${ms(w.productFirstTokenMs.p50)} | ${ms(w.productDoneMs.p50)} | ${ms(w.baselineFirstTokenMs.p50)} ms`,
+    target: '—',
+    ok: null,
+  });
+  const ls = f.longSession;
+  const lw = (x: LongSessionFigure['first']) => `${int(x.cpuUsPerTurn.controlPlane + x.cpuUsPerTurn.plane)} µs, ${ms(x.doneMsP50)} ms`;
+  out.push({
+    metric: `long session: CPU per turn (control plane + plane), → done p50; turns ${ls.first.from + 1}–${ls.first.from + ls.first.turns} | ${ls.last.from + 1}–${ls.last.from + ls.last.turns}`,
+    value: `${lw(ls.first)} | ${lw(ls.last)}`,
     target: '—',
     ok: null,
   });
