@@ -99,3 +99,16 @@ export async function settledRss(pid: number, opts: { waitMs?: number; samples?:
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Bytes `pid` has handed to write-like system calls so far (/proc/<pid>/io `wchar`: files and
+ * sockets alike, whether or not they reached a disk), or NaN when it cannot be read.
+ */
+export function bytesWritten(pid: number): number {
+  try {
+    const m = /^wchar:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}

@@ -113,6 +113,8 @@ export function rows(f: Figures): Row[] {
     target: '—',
     ok: null,
   });
+  const lb = (x: LongSessionFigure['first']) => `${kb(x.bytesPerTurn.controlPlane)} / ${kb(x.bytesPerTurn.plane)} KB`;
+  out.push({ metric: '  KB written per turn, control plane / plane (files + sockets)', value: `${lb(ls.first)} | ${lb(ls.last)}`, target: '—', ok: null });
   const r = f.startToReady.summary;
   out.push({ metric: `control plane start → ready, p50 / max (${r.n}×)`, value: `${ms(r.p50)} / ${ms(r.max)} ms`, target: '≤ 1000 ms', ok: r.p50 <= 1000 });
   const rn = f.startToReadyNoSpare.summary;

@@ -107,23 +107,27 @@ describe('SemiGraph state across turns', () => {
     expect((await p.api('GET', '/audit', { token: other.token })).body.data).toEqual([]);
   });
 
-  it('a plane that lost its disk restores the session (short-term memory, history) from the latest snapshot', async () => {
+  it('a plane that lost its disk restores the session: history and transcript from the stored messages, notes from the latest snapshot', async () => {
     const { token, userId } = await p.user();
     const { agentId, sessionId } = await agentWithSession(p, token, {});
     const first = await sendAndStream(p, token, sessionId, '/echo the password is swordfish');
     expect(first.at(-1)!.data.status).toBe('completed');
-    // a turn's snapshot is sent right after its `done`: by the end of the next turn the first one is stored
+    // the note changes what a snapshot holds: one goes out right after this turn's `done`
+    const note = await sendAndStream(p, token, sessionId, '/tool run_command {"command":"echo kept-note > ../memory/context.md"}');
+    expect(note.at(-1)!.data.status).toBe('completed');
+    // stored by the end of the next turn (a snapshot is batched with others for a moment)
     expect((await sendAndStream(p, token, sessionId, '/echo noted')).at(-1)!.data.status).toBe('completed');
     const pid = planePid(p, userId)!;
     process.kill(pid, 'SIGKILL');
     await waitFor(async () => !processAlive(pid), 5_000);
     rmSync(planeHome(p, userId), { recursive: true, force: true });
 
-    const second = await sendAndStream(p, token, sessionId, '/tool run_command {"command":"cat ../memory/conversation.md"}');
+    const second = await sendAndStream(p, token, sessionId, '/tool run_command {"command":"cat ../memory/conversation.md ../memory/context.md"}');
     expect(second.at(-1)!.data.status).toBe('completed');
     const out = (framesOf(second, 'tool_result')[0]!.data.result as { stdout: string }).stdout;
     expect(out).toContain('/echo the password is swordfish');
     expect(out).toContain('the password is swordfish\n');
+    expect(out.endsWith('kept-note\n')).toBe(true);
     expect(out).not.toContain('cat ../memory'); // the current turn is not in it yet: this is the restored file
     // and the model got the restored history (13 words): the same message in a fresh session costs fewer prompt tokens
     const fresh = await sendAndStream(p, token, await newSession(p, token, agentId), '/tool run_command {"command":"cat ../memory/conversation.md"}');

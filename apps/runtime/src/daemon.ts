@@ -75,6 +75,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       if (!llm || llm.baseUrl !== given.baseUrl || llm.apiKey !== given.apiKey) provider = null;
       llm = given;
       openclawMemoryMb = init.openclawMemoryMb;
+      sessions.connected();
       logger.info('connected to control plane');
     },
     onMessage: (msg) => sessions.handle(msg),

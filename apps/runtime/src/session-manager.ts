@@ -166,15 +166,16 @@ export class SessionManager {
       // stopped with the plane: no `done` — the control plane re-delivers the run to a fresh plane
       if (abort.signal.reason === PLANE_STOPPING) return;
       s.attempts.delete(msg.runId);
-      history.push({ role: 'user', content: msg.content });
-      if (result.answer) history.push({ role: 'assistant', content: result.answer });
-      await memory.saveTurn(history, msg.content, result.answer);
+      const turn: ChatMessage[] = [{ role: 'user', content: msg.content }];
+      if (result.answer) turn.push({ role: 'assistant', content: result.answer });
+      history.push(...turn);
+      await memory.saveTurn(turn);
       // read before `done` so both leave in the same tick (one frame): a plane that dies right after
-      // a turn has still handed over that turn's snapshot
-      const snapshot = await memory.snapshot(s.id, history);
+      // a turn has still handed over that turn's snapshot (null: nothing changed since the last)
+      const snapshot = await memory.snapshot(s.id);
       outcome = result.status;
       send({ type: 'done', status: result.status });
-      this.d.services.fire('snapshot_sync', snapshot as unknown as Record<string, unknown>);
+      if (snapshot) this.d.services.fire('snapshot_sync', snapshot as unknown as Record<string, unknown>);
       log.info({ status: result.status, ms: Math.round(performance.now() - started), resumed: result.resumedFromCheckpoint ?? false }, 'turn finished');
     } catch (err) {
       if (abort.signal.reason === PLANE_STOPPING) return;
@@ -198,14 +199,21 @@ export class SessionManager {
   }
 
   /**
-   * A session this plane has no state for: restore it from the control plane's latest snapshot
-   * (a plane that lost its disk), or else from the stored history.
+   * A session this plane has no state for (a new one, or a plane that lost its disk): its history
+   * from the control plane's stored messages, its notes from the latest snapshot.
    */
   private async restore(memory: ShortTermMemory, sessionId: string, runId: string): Promise<ChatMessage[]> {
-    const snap = await this.d.services.request<{ snapshot: SnapshotParams | null }>('get_snapshot', { sessionId });
-    if (snap.snapshot) return await memory.restore(snap.snapshot);
-    const { messages } = await this.d.services.request<{ messages: ChatMessage[] }>('get_history', { sessionId, excludeRunId: runId });
+    const [{ snapshot }, { messages }] = await Promise.all([
+      this.d.services.request<{ snapshot: SnapshotParams | null }>('get_snapshot', { sessionId }),
+      this.d.services.request<{ messages: ChatMessage[] }>('get_history', { sessionId, excludeRunId: runId }),
+    ]);
+    await memory.restore(snapshot, messages);
     return messages;
+  }
+
+  /** A new connection to the control plane: each session's next snapshot is sent whatever it holds. */
+  connected(): void {
+    for (const s of this.sessions.values()) s.memory?.resendSnapshot();
   }
 
   /** A last snapshot of every session with state (the plane is about to stop). */
@@ -213,7 +221,8 @@ export class SessionManager {
     await Promise.all(
       [...this.sessions.values()].map(async (s) => {
         if (!s.history) return;
-        this.d.services.fire('snapshot_sync', (await this.memoryOf(s).snapshot(s.id, s.history)) as unknown as Record<string, unknown>);
+        const snapshot = await this.memoryOf(s).snapshot(s.id);
+        if (snapshot) this.d.services.fire('snapshot_sync', snapshot as unknown as Record<string, unknown>);
       }),
     );
   }

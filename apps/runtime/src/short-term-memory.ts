@@ -1,22 +1,35 @@
-import { mkdirSync } from 'node:fs';
-import { appendFile, readdir, readFile, stat } from 'node:fs/promises';
+import { appendFile, mkdirSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { writeAtomically } from './atomic-write.js';
 import path from 'node:path';
 import type { ChatMessage, SnapshotParams } from '@semibot/protocol';
 
-const MEMORY_FILES = ['conversation.md', 'context.md', 'scratchpad.md'] as const;
+/** The memory files a snapshot carries: the agent's own notes (the transcript is rebuilt from the history). */
+const NOTE_FILES = ['context.md', 'scratchpad.md'] as const;
+const TRANSCRIPT = 'conversation.md';
+/** the machine-readable history: one message per line, appended per turn */
+const HISTORY = 'conversation.jsonl';
+/** what planes before conversation.jsonl kept: the whole history, rewritten every turn */
+const LEGACY_HISTORY = 'conversation.json';
 const MAX_MANIFEST = 10_000;
 
 /**
  * A session's short-term memory on the plane's disk: `memory/conversation.md` (the turns, readable
  * by people and by the agent's commands), `context.md`, `scratchpad.md`, plus the machine-readable
- * history in `conversation.json`. `work/` is the directory the agent's commands run in.
- * Reads and writes are asynchronous: the plane's one event loop relays every other session's
- * tokens meanwhile (see checkpoints.ts).
+ * history in `conversation.jsonl`. `work/` is the directory the agent's commands run in.
+ *
+ * What a turn writes and sends is the turn's own, never the whole history again: both transcripts
+ * are appended to, and a snapshot (for a plane that loses its disk) holds only what the control
+ * plane cannot rebuild from its stored messages — the notes and the work directory's manifest —
+ * and is not sent at all when they have not changed (`npm run bench`, long session: a turn late in
+ * a 300-turn session had cost twice an early one). Reads and writes are asynchronous: the plane's
+ * one event loop relays every other session's tokens meanwhile (see checkpoints.ts).
  */
 export class ShortTermMemory {
   readonly workDir: string;
   private readonly memoryDir: string;
+  /** what the last snapshot handed over held (stat of the notes, the manifest); null: none yet */
+  private sentKey: string | null = null;
 
   constructor(private readonly dir: string) {
     this.workDir = path.join(dir, 'work');
@@ -25,45 +38,85 @@ export class ShortTermMemory {
     mkdirSync(this.memoryDir, { recursive: true });
   }
 
+  /** The history on this disk, or null when there is none (a new session, or a plane that lost its disk). */
   async history(): Promise<ChatMessage[] | null> {
-    try {
-      return JSON.parse(await readFile(path.join(this.dir, 'conversation.json'), 'utf8')) as ChatMessage[];
-    } catch {
-      return null;
+    const lines = await readFile(path.join(this.dir, HISTORY), 'utf8').catch(() => null);
+    if (lines === null) {
+      const legacy = await readFile(path.join(this.dir, LEGACY_HISTORY), 'utf8').catch(() => null);
+      if (legacy === null) return null;
+      const history = JSON.parse(legacy) as ChatMessage[];
+      await writeAtomically(path.join(this.dir, HISTORY), toLines(history)); // appended to from now on
+      return history;
     }
+    const out: ChatMessage[] = [];
+    let torn = false;
+    for (const line of lines.split('\n')) {
+      if (!line) continue;
+      try {
+        out.push(JSON.parse(line) as ChatMessage);
+      } catch {
+        torn = true; // written by a plane that died mid-append: that turn never reported `done` and runs again
+      }
+    }
+    // rewritten without it, or the next turn's lines would be appended to the torn one's bytes
+    if (torn) await writeAtomically(path.join(this.dir, HISTORY), toLines(out));
+    return out;
   }
 
-  /** The two files are independent: written side by side (the turn's `done` waits for them). */
-  async saveTurn(history: ChatMessage[], user: string, answer: string): Promise<void> {
-    await Promise.all([
-      writeAtomically(path.join(this.dir, 'conversation.json'), JSON.stringify(history)),
-      appendFile(path.join(this.memoryDir, 'conversation.md'), `\n## User\n\n${user}\n\n## Assistant\n\n${answer}\n`),
-    ]);
+  /** A finished turn's messages, appended to both transcripts side by side (the turn's `done` waits for them). */
+  async saveTurn(messages: readonly ChatMessage[]): Promise<void> {
+    await Promise.all([append(path.join(this.dir, HISTORY), toLines(messages)), append(path.join(this.memoryDir, TRANSCRIPT), toMarkdown(messages))]);
   }
 
-  /** Read side by side too: one thread-pool round trip before `done` instead of one per file. */
-  async snapshot(sessionId: string, history: ChatMessage[]): Promise<SnapshotParams> {
-    const [contents, fileManifest] = await Promise.all([
-      Promise.all(MEMORY_FILES.map((f) => readFile(path.join(this.memoryDir, f), 'utf8').catch(() => null))), // null: not written yet
+  /**
+   * The snapshot to hand over, or null when it would hold what the last one did. Stats the notes
+   * and lists the work directory; reads the notes only when something changed.
+   */
+  async snapshot(sessionId: string): Promise<SnapshotParams | null> {
+    const [stats, fileManifest] = await Promise.all([
+      Promise.all(NOTE_FILES.map((f) => stat(path.join(this.memoryDir, f)).catch(() => null))), // null: not written yet
       manifest(this.workDir),
     ]);
+    const key = JSON.stringify([stats.map((s) => (s ? [s.size, s.mtimeMs] : null)), fileManifest]);
+    if (key === this.sentKey) return null;
+    const contents = await Promise.all(NOTE_FILES.map((f, i) => (stats[i] ? readFile(path.join(this.memoryDir, f), 'utf8').catch(() => null) : null)));
     const shortTermMemory: Record<string, string> = {};
-    MEMORY_FILES.forEach((f, i) => {
+    NOTE_FILES.forEach((f, i) => {
       if (contents[i] !== null) shortTermMemory[f] = contents[i]!;
     });
-    return { sessionId, checkpoint: null, shortTermMemory, conversationState: { history }, fileManifest };
+    this.sentKey = key;
+    return { sessionId, checkpoint: null, shortTermMemory, conversationState: null, fileManifest };
   }
 
-  /** Rebuilds the session from a snapshot (the plane lost its disk); returns the history. */
-  async restore(snapshot: SnapshotParams): Promise<ChatMessage[]> {
-    for (const [name, content] of Object.entries(snapshot.shortTermMemory)) {
-      if ((MEMORY_FILES as readonly string[]).includes(name)) await writeAtomically(path.join(this.memoryDir, name), content);
-    }
-    const history = ((snapshot.conversationState as { history?: ChatMessage[] } | null)?.history ?? []) as ChatMessage[];
-    await writeAtomically(path.join(this.dir, 'conversation.json'), JSON.stringify(history));
-    return history;
+  /** The next snapshot goes out whatever it holds (the control plane it was sent to may not have stored the last). */
+  resendSnapshot(): void {
+    this.sentKey = null;
+  }
+
+  /**
+   * Rebuilds the session on a plane that lost its disk: the notes from the latest snapshot (if
+   * any), both transcripts from the history the control plane stored.
+   */
+  async restore(snapshot: SnapshotParams | null, history: readonly ChatMessage[]): Promise<void> {
+    const notes = Object.entries(snapshot?.shortTermMemory ?? {}).filter(([name]) => (NOTE_FILES as readonly string[]).includes(name));
+    await Promise.all([
+      ...notes.map(([name, content]) => writeAtomically(path.join(this.memoryDir, name), content)),
+      // a new session has no history to write: its first turn creates both files
+      ...(history.length
+        ? [writeAtomically(path.join(this.memoryDir, TRANSCRIPT), toMarkdown(history)), writeAtomically(path.join(this.dir, HISTORY), toLines(history))]
+        : []),
+    ]);
   }
 }
+
+const toLines = (messages: readonly ChatMessage[]) => messages.map((m) => `${JSON.stringify(m)}\n`).join('');
+
+const HEADINGS: Record<string, string> = { user: 'User', assistant: 'Assistant', system: 'System' };
+const toMarkdown = (messages: readonly ChatMessage[]) => messages.map((m) => `\n## ${HEADINGS[m.role] ?? m.role}\n\n${m.content}\n`).join('');
+
+/** appendFile's callback form: no promise machinery per step (open, write, close) */
+const append = (file: string, text: string) =>
+  new Promise<void>((resolve, reject) => appendFile(file, text, (err) => (err ? reject(err) : resolve())));
 
 /** Paths and sizes of the work directory (never contents): what a restored plane would be missing. */
 async function manifest(root: string): Promise<{ path: string; size: number }[]> {

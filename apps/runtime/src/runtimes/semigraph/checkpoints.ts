@@ -1,4 +1,6 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { unlink } from 'node:fs';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import type { LlmMessage } from '@semibot/llm';
 import path from 'node:path';
 import type { GraphState } from './state.js';
 import { writeAtomically } from '../../atomic-write.js';
@@ -39,24 +41,33 @@ export class CheckpointStore {
   async save(state: GraphState): Promise<void> {
     await this.ready;
     const name = `${String(++this.counter).padStart(8, '0')}-${state.runId}-${state.node}.json`;
-    await writeAtomically(path.join(this.dir, name), JSON.stringify(state));
+    const own = state.priorMessages ? { ...state, messages: state.messages.slice(state.priorMessages) } : state;
+    await writeAtomically(path.join(this.dir, name), JSON.stringify(own));
     this.names.push(name);
     // older files go in the background: nothing reads them, and the next node need not wait
     for (const n of this.names.length > KEEP ? this.names.splice(0, this.names.length - KEEP) : []) {
-      rm(path.join(this.dir, n), { force: true }).catch(() => {});
+      unlink(path.join(this.dir, n), () => {});
     }
   }
 
-  /** The newest checkpoint of a run, if any survives. */
-  async latest(runId: string): Promise<GraphState | null> {
+  /**
+   * The newest checkpoint of a run, if any survives, with `prior` (the session's messages before
+   * the turn) put back in front of the turn's own. A checkpoint made over a different number of
+   * prior messages cannot be continued: null, and the turn starts over.
+   */
+  async latest(runId: string, prior: readonly LlmMessage[] = []): Promise<GraphState | null> {
     await this.ready;
     // this store is the directory's only writer: its list is the directory, without a listing
     const last = this.names.filter((f) => f.includes(`-${runId}-`)).at(-1);
     if (!last) return null;
+    let state: GraphState;
     try {
-      return JSON.parse(await readFile(path.join(this.dir, last), 'utf8')) as GraphState;
+      state = JSON.parse(await readFile(path.join(this.dir, last), 'utf8')) as GraphState;
     } catch {
       return null;
     }
+    if (!state.priorMessages) return state;
+    if (prior.length !== state.priorMessages) return null;
+    return { ...state, messages: [...prior, ...state.messages] };
   }
 }

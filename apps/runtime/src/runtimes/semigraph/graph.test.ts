@@ -95,6 +95,25 @@ describe('SemiGraph', () => {
     expect(events.some((e) => e.type === 'tool_call')).toBe(false);
   });
 
+  it("checkpoints the turn's own messages only, and a resume puts the session's prior messages back", async () => {
+    const sessionDir = mkdtempSync(path.join(dir, 'prior-'));
+    const prior = [
+      { role: 'system' as const, content: 'be brief' },
+      ...Array.from({ length: 200 }, (_, i) => ({ role: i % 2 ? ('assistant' as const) : ('user' as const), content: `old message ${i}` })),
+    ];
+    const { d } = deps({ checkpoints: new CheckpointStore(sessionDir) });
+    const state = initialState({ sessionId: 's', runId: 'r', messages: [...prior, { role: 'user', content: '/tool echo {"v":3}' }], priorMessages: prior.length });
+    await runGraph(state, d);
+    const cpDir = path.join(sessionDir, 'checkpoints');
+    for (const f of readdirSync(cpDir)) expect(readFileSync(path.join(cpDir, f), 'utf8')).not.toContain('old message');
+    const store = new CheckpointStore(sessionDir);
+    const resumed = await store.latest('r', prior);
+    expect(resumed?.messages).toEqual(state.messages);
+    expect(resumed?.messages.slice(0, prior.length)).toEqual(prior);
+    // over a different history the turn cannot be continued: it starts over
+    expect(await store.latest('r', prior.slice(1))).toBeNull();
+  });
+
   it('stops at once when cancelled and leaves a checkpoint', async () => {
     const abort = new AbortController();
     const { d } = deps({ toolCtx: { sessionId: 's', runId: 'r', workDir: dir, signal: abort.signal } });

@@ -1,4 +1,4 @@
-import type { LlmProvider } from '@semibot/llm';
+import type { LlmMessage, LlmProvider } from '@semibot/llm';
 import type { RuntimeAdapter, TurnContext, TurnResult } from '../../adapter.js';
 import { CheckpointStore } from './checkpoints.js';
 import { runGraph } from './graph.js';
@@ -32,19 +32,17 @@ export class SemiGraphRuntime implements RuntimeAdapter {
     let checkpoints = this.checkpoints.get(ctx.sessionDir);
     if (!checkpoints) this.checkpoints.set(ctx.sessionDir, (checkpoints = new CheckpointStore(ctx.sessionDir)));
     const tools = await this.o.toolbox.toolsFor(ctx, { commands: true });
-    const resumed = await checkpoints.latest(ctx.runId);
+    // a history's own system messages (an OpenAI-compatible client's, POST /v1/chat/completions) follow the agent's
+    const prior: LlmMessage[] = [{ role: 'system', content: ctx.agent.systemPrompt }, ...ctx.history];
+    const resumed = await checkpoints.latest(ctx.runId, prior);
     const state =
       resumed && resumed.node !== 'done'
         ? resumed
         : initialState({
             sessionId: ctx.sessionId,
             runId: ctx.runId,
-            messages: [
-              { role: 'system', content: ctx.agent.systemPrompt },
-              // a history's own system messages (an OpenAI-compatible client's, POST /v1/chat/completions) follow the agent's
-              ...ctx.history,
-              { role: 'user', content: ctx.content },
-            ],
+            messages: [...prior, { role: 'user', content: ctx.content }],
+            priorMessages: prior.length,
           });
     if (resumed || ctx.attempt > 1) {
       // Whatever streamed after this checkpoint on the previous attempt is void; say so first. A

@@ -27,8 +27,14 @@ export interface GraphState {
   answer: string;
   /** number of `text` events emitted so far; lets a resumed turn skip what the client already has */
   textEvents: number;
+  /**
+   * How many leading `messages` are the session's before this turn (system prompt and history):
+   * checkpoints leave them out and a resume puts them back, so a checkpoint holds the turn's own
+   * work whatever the session's length.
+   */
+  priorMessages?: number;
 }
 
-export function initialState(input: { sessionId: string; runId: string; messages: LlmMessage[] }): GraphState {
+export function initialState(input: { sessionId: string; runId: string; messages: LlmMessage[]; priorMessages?: number }): GraphState {
   return { version: 1, node: 'plan', step: 0, pending: [], results: [], answer: '', textEvents: 0, ...input };
 }

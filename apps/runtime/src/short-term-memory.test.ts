@@ -1,0 +1,82 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ShortTermMemory } from './short-term-memory.js';
+
+const dirs: string[] = [];
+const fresh = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'stm-'));
+  dirs.push(dir);
+  return { dir, memory: new ShortTermMemory(dir) };
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const turn = (n: number) => [
+  { role: 'user' as const, content: `question ${n}` },
+  { role: 'assistant' as const, content: `answer ${n}` },
+];
+
+describe('ShortTermMemory', () => {
+  it('appends each turn to both transcripts and reads the history back', async () => {
+    const { dir, memory } = fresh();
+    expect(await memory.history()).toBeNull();
+    await memory.saveTurn(turn(1));
+    await memory.saveTurn([{ role: 'user', content: 'no answer' }]);
+    expect(await memory.history()).toEqual([...turn(1), { role: 'user', content: 'no answer' }]);
+    expect(readFileSync(path.join(dir, 'memory/conversation.md'), 'utf8')).toBe(
+      '\n## User\n\nquestion 1\n\n## Assistant\n\nanswer 1\n\n## User\n\nno answer\n',
+    );
+  });
+
+  it('drops a line torn by a plane that died mid-append, and the next turn appends cleanly after it', async () => {
+    const { dir, memory } = fresh();
+    await memory.saveTurn(turn(1));
+    appendFileSync(path.join(dir, 'conversation.jsonl'), '{"role":"user","cont');
+    expect(await memory.history()).toEqual(turn(1));
+    await memory.saveTurn(turn(2));
+    expect(await new ShortTermMemory(dir).history()).toEqual([...turn(1), ...turn(2)]);
+  });
+
+  it('reads the whole-file history of an older plane and appends to it from then on', async () => {
+    const { dir, memory } = fresh();
+    writeFileSync(path.join(dir, 'conversation.json'), JSON.stringify(turn(1)));
+    expect(await memory.history()).toEqual(turn(1));
+    await memory.saveTurn(turn(2));
+    expect(await new ShortTermMemory(dir).history()).toEqual([...turn(1), ...turn(2)]);
+  });
+
+  it('hands over a snapshot only when the notes or the work directory changed', async () => {
+    const { dir, memory } = fresh();
+    const first = await memory.snapshot('s1');
+    expect(first).toEqual({ sessionId: 's1', checkpoint: null, shortTermMemory: {}, conversationState: null, fileManifest: [] });
+    await memory.saveTurn(turn(1)); // the transcript is rebuilt from the stored history: not a change
+    expect(await memory.snapshot('s1')).toBeNull();
+    writeFileSync(path.join(dir, 'memory/scratchpad.md'), 'remember this');
+    expect((await memory.snapshot('s1'))?.shortTermMemory).toEqual({ 'scratchpad.md': 'remember this' });
+    expect(await memory.snapshot('s1')).toBeNull();
+    writeFileSync(path.join(dir, 'work/out.txt'), 'abc');
+    expect((await memory.snapshot('s1'))?.fileManifest).toEqual([{ path: 'out.txt', size: 3 }]);
+    memory.resendSnapshot();
+    expect((await memory.snapshot('s1'))?.shortTermMemory).toEqual({ 'scratchpad.md': 'remember this' });
+  });
+
+  it('restores notes from a snapshot and both transcripts from the stored history', async () => {
+    const { dir, memory } = fresh();
+    const snapshot = {
+      sessionId: 's1',
+      checkpoint: null,
+      // an older plane's snapshot also held the transcript: the stored history wins
+      shortTermMemory: { 'context.md': 'ctx', 'conversation.md': 'stale', 'other.md': 'not a memory file' },
+      conversationState: null,
+      fileManifest: [],
+    };
+    await memory.restore(snapshot, turn(1));
+    expect(readFileSync(path.join(dir, 'memory/context.md'), 'utf8')).toBe('ctx');
+    expect(readFileSync(path.join(dir, 'memory/conversation.md'), 'utf8')).toBe('\n## User\n\nquestion 1\n\n## Assistant\n\nanswer 1\n');
+    expect(await new ShortTermMemory(dir).history()).toEqual(turn(1));
+    expect(() => readFileSync(path.join(dir, 'memory/other.md'))).toThrow();
+  });
+});
