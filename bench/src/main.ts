@@ -36,6 +36,9 @@ const profArg = args.find((a) => a === '--cpu-prof' || a.startsWith('--cpu-prof=
 // file) — for iterating on one figure, e.g. with --cpu-prof
 const onlyArg = args.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
+// --streams=200 (with --only=latency): just the latency levels of those stream counts
+const streamsArg = args.find((a) => a.startsWith('--streams='));
+const levels = streamsArg ? new Set(streamsArg.slice('--streams='.length).split(',').map(Number)) : null;
 const profDir = profArg ? path.resolve(profArg.split('=')[1] ?? path.join(paths.root, 'bench/profiles')) : null;
 
 const disposers: (() => unknown)[] = [];
@@ -279,7 +282,7 @@ async function runOnly(
     say(`hop floor, one way µs p50/p99 through 0, 1, 2 relays: ${f.oneWayUs.map((s) => `${Math.round(s.p50)}/${Math.round(s.p99)}`).join(', ')}`);
   }
   if (names.has('latency')) {
-    for (const level of cfg.latency) {
+    for (const level of cfg.latency.filter((l) => !levels || levels.has(l.streams))) {
       const f = await t.run(`latency ${level.streams} streams`, () => tokenLatency(ctx, level));
       say(`${level.streams} streams: added p50 ${ms(f.addedMs.p50)} ms, p99 ${ms(f.addedMs.p99)} ms; steady ${ms(f.steady.addedMs.p50)} / ${ms(f.steady.addedMs.p99)} ms`);
       const c = f.cpuUsPerToken;
