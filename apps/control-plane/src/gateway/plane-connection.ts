@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import type { ControlToPlane } from '@semibot/protocol';
+import type { ControlToPlane, MsgOf } from '@semibot/protocol';
 import type { VmPrincipal } from '../auth/tokens.js';
 import type { Session } from '../store/sessions.js';
 
@@ -21,8 +21,8 @@ export function closeSocket(ws: WebSocket, code: number, reason: string): void {
 
 /** One authenticated execution plane on /ws/vm. */
 export class PlaneConnection {
-  /** sessions this plane has been sent `start_session` for, on this connection */
-  readonly startedSessions = new Set<string>();
+  /** the `start_session` last sent on this connection per session, as sent (its JSON) */
+  private readonly startedSessions = new Map<string, string>();
   /**
    * Sessions this plane has proven to be its user's, by id: who owns a session never changes, and
    * every usage, audit and snapshot report would otherwise look the session up again. Bounded.
@@ -61,6 +61,19 @@ export class PlaneConnection {
     this.messagesOut++;
     this.ws.send(JSON.stringify(msg));
     return true;
+  }
+
+  /**
+   * Sends a session's configuration (agent, skills, MCP servers) ahead of its turn, unless this
+   * connection already carried exactly this one: it may change between turns, and mostly does
+   * not. A new connection (a plane restarted or reconnected) starts with none sent.
+   */
+  startSession(msg: MsgOf<ControlToPlane, 'start_session'>): void {
+    const json = JSON.stringify(msg);
+    if (this.startedSessions.get(msg.sessionId) === json || !this.open) return;
+    this.messagesOut++;
+    this.ws.send(json);
+    this.startedSessions.set(msg.sessionId, json);
   }
 
   close(code: number, reason: string): void {

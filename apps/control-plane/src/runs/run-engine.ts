@@ -287,15 +287,15 @@ export class RunEngine implements RunHost {
       if (a.finalizing) return;
       if (a.cancelRequested) return void (await this.finish(a, 'cancelled'));
       a.conn = conn;
-      // Sent before every turn: the agent's configuration (prompt, skills, servers) may have changed.
+      // Read before every turn: the agent's configuration (prompt, skills, servers) may have changed
+      // (the plane is sent it again only then: PlaneConnection.startSession).
       const [skills, mcpServers] = await Promise.all([
         skillIndex(this.o.db, d.orgId, d.skillIds),
         mcpSpecs(this.o.db, d.orgId, d.mcpServerIds),
       ]);
       // a pool plane reaches exactly what it is handed here (scheduler/pool.ts)
       if (conn.pool) this.o.scheduler.pool?.assign(conn, { sessionId: d.sessionId, orgId: run.orgId, userId: run.userId }, skills.map((s) => s.id), mcpServers.map((m) => m.id));
-      conn.send({ type: 'start_session', sessionId: d.sessionId, runtimeType: d.runtimeType ?? this.o.scheduler.defaultRuntime, agent: d.agent, skills, mcpServers });
-      conn.startedSessions.add(d.sessionId);
+      conn.startSession({ type: 'start_session', sessionId: d.sessionId, runtimeType: d.runtimeType ?? this.o.scheduler.defaultRuntime, agent: d.agent, skills, mcpServers });
       conn.send({
         type: 'user_message',
         sessionId: d.sessionId,
