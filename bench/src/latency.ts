@@ -22,6 +22,11 @@ export interface LatencyFigure {
    * run's start-up and finish work landing on the control plane at the same time. Not the headline.
    */
   steady: { baselineMs: Summary; productMs: Summary; addedMs: { p50: number; p99: number; max: number } };
+  /**
+   * Request → first text frame of each stream, product and baseline: what a stream waits before
+   * it streams at all (200 runs admitted together queue somewhere; this says how long).
+   */
+  firstTokenMs: { product: Summary; baseline: Summary };
   /** product response body bytes / text frames, and the text frames' own average size */
   bytesPerTextToken: number;
   textFrameBytes: number;
@@ -103,6 +108,10 @@ export async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Prom
     baselineMs,
     productMs,
     addedMs: difference(productMs, baselineMs),
+    firstTokenMs: {
+      product: summarize(product.results.map((r) => r.firstTextMs!)),
+      baseline: summarize(baseline.results.map((r) => r.firstTextMs!)),
+    },
     steady: { baselineMs: steadyBaseline, productMs: steadyProduct, addedMs: difference(steadyProduct, steadyBaseline) },
     bytesPerTextToken: bytes / frames,
     textFrameBytes: frameBytes / frames,

@@ -285,6 +285,7 @@ async function runOnly(
     for (const level of cfg.latency.filter((l) => !levels || levels.has(l.streams))) {
       const f = await t.run(`latency ${level.streams} streams`, () => tokenLatency(ctx, level));
       say(`${level.streams} streams: added p50 ${ms(f.addedMs.p50)} ms, p99 ${ms(f.addedMs.p99)} ms; steady ${ms(f.steady.addedMs.p50)} / ${ms(f.steady.addedMs.p99)} ms`);
+      say(`  request → first token p50/p99: product ${ms(f.firstTokenMs.product.p50)}/${ms(f.firstTokenMs.product.p99)} ms, baseline ${ms(f.firstTokenMs.baseline.p50)}/${ms(f.firstTokenMs.baseline.p99)} ms`);
       const c = f.cpuUsPerToken;
       say(`  CPU µs/token: control plane ${ms(c.controlPlane)} (main ${ms(c.controlPlaneMain)}), plane ${ms(c.plane)}, mock ${ms(c.mock)}, client ${ms(c.client)}; baseline mock ${ms(c.baselineMock)}, client ${ms(c.baselineClient)}`);
     }

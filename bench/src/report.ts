@@ -78,6 +78,13 @@ export function rows(f: Figures): Row[] {
       target: '—',
       ok: null,
     });
+    const ft = l.firstTokenMs;
+    out.push({
+      metric: '  request → first token p50/p99: product | baseline',
+      value: `${ms(ft.product.p50)}/${ms(ft.product.p99)} | ${ms(ft.baseline.p50)}/${ms(ft.baseline.p99)} ms`,
+      target: '—',
+      ok: null,
+    });
     const st = l.steady.addedMs;
     out.push({ metric: '  added, steady state (first/last 10 % cut) p50/p99', value: `${ms(st.p50)} / ${ms(st.p99)} ms`, target: '—', ok: null });
     const c = l.cpuUsPerToken;
