@@ -52,8 +52,8 @@ export class CheckpointStore {
 
   /**
    * The newest checkpoint of a run, if any survives, with `prior` (the session's messages before
-   * the turn) put back in front of the turn's own. A checkpoint made over a different number of
-   * prior messages cannot be continued: null, and the turn starts over.
+   * the turn) put back in front of the turn's own. An unfinished turn checkpointed over a different
+   * number of prior messages cannot be continued: null, and the turn starts over.
    */
   async latest(runId: string, prior: readonly LlmMessage[] = []): Promise<GraphState | null> {
     await this.ready;
@@ -67,7 +67,9 @@ export class CheckpointStore {
       return null;
     }
     if (!state.priorMessages) return state;
-    if (prior.length !== state.priorMessages) return null;
+    // a finished turn is only its answer (a plane that died between saving the turn and `done`
+    // has the turn in its history already): that needs no transcript to continue
+    if (prior.length !== state.priorMessages && state.node !== 'done') return null;
     return { ...state, messages: [...prior, ...state.messages] };
   }
 }

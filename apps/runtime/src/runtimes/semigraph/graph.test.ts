@@ -110,8 +110,14 @@ describe('SemiGraph', () => {
     const resumed = await store.latest('r', prior);
     expect(resumed?.messages).toEqual(state.messages);
     expect(resumed?.messages.slice(0, prior.length)).toEqual(prior);
-    // over a different history the turn cannot be continued: it starts over
-    expect(await store.latest('r', prior.slice(1))).toBeNull();
+    // the turn ended ('done'): its answer stands whatever the history now holds
+    expect((await store.latest('r', prior.slice(1)))?.answer).toBe('Tool result: echoed 3');
+    // an unfinished one over a different history cannot be continued: it starts over
+    const unfinished = initialState({ sessionId: 's', runId: 'r2', messages: [...prior, { role: 'user', content: 'hi' }], priorMessages: prior.length });
+    unfinished.node = 'act';
+    await store.save(unfinished);
+    expect((await store.latest('r2', prior))?.node).toBe('act');
+    expect(await store.latest('r2', prior.slice(1))).toBeNull();
   });
 
   it('stops at once when cancelled and leaves a checkpoint', async () => {
