@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '@semibot/protocol';
 import {
   cleanupHome,
   follow,
@@ -145,7 +146,7 @@ describe('bad input', () => {
   });
 
   it('/ws/vm: garbage, bad tokens, silence and huge frames are closed with a code', async () => {
-    const auth = (t: string) => JSON.stringify({ type: 'auth', token: t, protocolVersion: 1 });
+    const auth = (t: string) => JSON.stringify({ type: 'auth', token: t, protocolVersion: PROTOCOL_VERSION });
     const [garbage, notAuth, badToken, userToken, binary, huge, silent, wrongPath] = await Promise.all([
       wsSession(p, (ws) => ws.send('hello, is this thing on?')),
       wsSession(p, (ws) => ws.send(JSON.stringify({ type: 'heartbeat', activeSessions: 0, activeRuns: 0 }))),
@@ -153,10 +154,13 @@ describe('bad input', () => {
       // a user's token is not a plane's token
       wsSession(p, (ws) => ws.send(auth(token))),
       wsSession(p, (ws) => ws.send(Buffer.from([0, 1, 2, 3]))),
-      wsSession(p, (ws) => ws.send(JSON.stringify({ type: 'auth', token: 'x'.repeat(1024 * 1024 + 100), protocolVersion: 1 }))),
+      wsSession(p, (ws) => ws.send(JSON.stringify({ type: 'auth', token: 'x'.repeat(1024 * 1024 + 100), protocolVersion: PROTOCOL_VERSION }))),
       wsSession(p, () => {}, { timeoutMs: 10_000 }),
       wsSession(p, () => {}, { path: '/ws/nope' }),
     ]);
+    // a plane of another protocol version is told so, whatever its token
+    const older = await wsSession(p, (ws) => ws.send(JSON.stringify({ type: 'auth', token: 'any', protocolVersion: PROTOCOL_VERSION - 1 })));
+    expect([older.code, older.reason]).toEqual([4426, `PROTOCOL_MISMATCH: the control plane speaks version ${PROTOCOL_VERSION}`]);
     for (const [what, o] of Object.entries({ garbage, notAuth, badToken, userToken, binary })) {
       expect({ what, code: o.code }).toEqual({ what, code: 4001 });
     }

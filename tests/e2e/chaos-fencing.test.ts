@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '@semibot/protocol';
 import { WebSocket } from 'ws';
 import { cleanupHome, follow, openEventsWith, post, sendAndStream, startPlatform, textOf, waitFor, waitRun, wsSession, type Platform } from './harness.js';
 import { agentWithSession, framesOf, metric, planePid, processAlive } from './semigraph-helpers.js';
@@ -47,7 +48,7 @@ describe('chaos: tickets, stale attempts and hung planes', () => {
     }
   });
 
-  const auth = (token: string, ticket?: string) => JSON.stringify({ type: 'auth', token, ...(ticket ? { ticket } : {}), protocolVersion: 1 });
+  const auth = (token: string, ticket?: string) => JSON.stringify({ type: 'auth', token, ...(ticket ? { ticket } : {}), protocolVersion: PROTOCOL_VERSION });
 
   /** A plane impostor: authenticates with `token`, resolves once `init` came, records how it ended. */
   function impostor(token: string) {

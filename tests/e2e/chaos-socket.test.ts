@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '@semibot/protocol';
 import { cleanupHome, follow, openEventsWith, post, startPlatform, waitFor, waitRun, wsSession, type Follower, type Platform } from './harness.js';
 import { agentWithSession, framesOf, metric, planePid, processAlive, startRemoteEverything, type RemoteMcp } from './semigraph-helpers.js';
 import {
@@ -194,7 +195,7 @@ describe('chaos: plane socket cut (both processes live)', () => {
     await expectSessionWhole(p, token, sessionId, live.frames, [{ runId, expected: slowText(180) }]);
     expect(planePid(p, userId)).toBe(plane);
     // the token the plane was started with really is dead: presented now, it is refused
-    const outcome = await wsSession(p, (ws) => ws.send(JSON.stringify({ type: 'auth', token: original, protocolVersion: 1 })));
+    const outcome = await wsSession(p, (ws) => ws.send(JSON.stringify({ type: 'auth', token: original, protocolVersion: PROTOCOL_VERSION })));
     expect(outcome.code).toBe(4001);
     await expectPlaneReady(p, token);
   });

@@ -161,6 +161,9 @@ export class ControlConnection {
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.stopped) return;
     if (code === CloseCodes.authFailed) return this.o.onFatal(`control plane refused authentication (${reason})`);
+    if (code === CloseCodes.protocolMismatch) {
+      return this.o.onFatal(`this plane speaks protocol version ${PROTOCOL_VERSION} and the control plane another (${reason}): install the control plane's version of the runtime`);
+    }
     const base = BACKOFF_S[Math.min(this.attempt, BACKOFF_S.length - 1)]!;
     const delayMs = Math.round(base * 1000 * (0.8 + Math.random() * 0.4));
     this.attempt++;

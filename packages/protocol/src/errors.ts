@@ -33,6 +33,7 @@ export const ErrorCodes = [
   'HEARTBEAT_TIMEOUT',
   'BAD_FRAME',
   'REPLACED',
+  'PROTOCOL_MISMATCH',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 
@@ -46,6 +47,8 @@ export const CloseCodes = {
   badFrame: 4400,
   /** a newer connection for the same instance took over */
   replaced: 4409,
+  /** the plane speaks another protocol version than the control plane (the reason says which) */
+  protocolMismatch: 4426,
   /** the control plane is shutting down; reconnect elsewhere/later */
   goingAway: 1001,
 } as const;

@@ -7,7 +7,12 @@ import { McpServerSpec, SkillIndexEntry } from './capabilities.js';
  * Frames on /ws/vm between the control plane (CP) and an execution plane (EP). JSON text frames,
  * one message each, discriminated by `type`. Both sides parse every inbound frame with these schemas.
  */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Both sides must speak the same one: the control plane refuses a plane of another version
+ * (close code `protocolMismatch`). 2: a snapshot no longer carries the history (the control
+ * plane's stored messages are the record); a version-1 plane restoring from one would lose it.
+ */
+export const PROTOCOL_VERSION = 2;
 
 const id = z.string().min(1).max(200);
 export const RuntimeTypes = ['semigraph', 'openclaw'] as const;

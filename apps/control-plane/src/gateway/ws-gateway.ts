@@ -149,6 +149,12 @@ export class WsGateway {
   private async authenticate(ws: WebSocket, data: RawData, isBinary: boolean): Promise<PlaneConnection | null> {
     const parsed = isBinary ? null : parseFrame(AuthMsg, data.toString());
     if (!parsed?.ok) return void this.refuse(ws, 'first frame is not a valid auth frame'), null;
+    if (parsed.value.protocolVersion !== PROTOCOL_VERSION) {
+      this.counters.authFailures++;
+      this.opts.logger.warn({ planeVersion: parsed.value.protocolVersion, version: PROTOCOL_VERSION }, 'plane of another protocol version refused');
+      closeSocket(ws, CloseCodes.protocolMismatch, `PROTOCOL_MISMATCH: the control plane speaks version ${PROTOCOL_VERSION}`);
+      return null;
+    }
     const principal = await this.opts.tokens.verifyVm(parsed.value.token);
     if (!principal) return this.authenticatePool(ws, parsed.value.token, parsed.value.pid);
     const vm = await getVm(this.opts.db, principal.instanceId);
