@@ -166,10 +166,13 @@ export class SessionManager {
       // stopped with the plane: no `done` — the control plane re-delivers the run to a fresh plane
       if (abort.signal.reason === PLANE_STOPPING) return;
       s.attempts.delete(msg.runId);
-      const turn: ChatMessage[] = [{ role: 'user', content: msg.content }];
-      if (result.answer) turn.push({ role: 'assistant', content: result.answer });
-      history.push(...turn);
-      await memory.saveTurn(turn);
+      // a run delivered again after its turn was saved (its `done` was lost) is in the history already
+      if (!memory.holdsTurn(msg.runId)) {
+        const turn: ChatMessage[] = [{ role: 'user', content: msg.content }];
+        if (result.answer) turn.push({ role: 'assistant', content: result.answer });
+        history.push(...turn);
+        await memory.saveTurn(msg.runId, turn);
+      }
       // read before `done` so both leave in the same tick (one frame): a plane that dies right after
       // a turn has still handed over that turn's snapshot (null: nothing changed since the last)
       const snapshot = await memory.snapshot(s.id);

@@ -23,20 +23,31 @@ describe('ShortTermMemory', () => {
   it('appends each turn to both transcripts and reads the history back', async () => {
     const { dir, memory } = fresh();
     expect(await memory.history()).toBeNull();
-    await memory.saveTurn(turn(1));
-    await memory.saveTurn([{ role: 'user', content: 'no answer' }]);
+    await memory.saveTurn('r1', turn(1));
+    await memory.saveTurn('r2', [{ role: 'user', content: 'no answer' }]);
     expect(await memory.history()).toEqual([...turn(1), { role: 'user', content: 'no answer' }]);
     expect(readFileSync(path.join(dir, 'memory/conversation.md'), 'utf8')).toBe(
       '\n## User\n\nquestion 1\n\n## Assistant\n\nanswer 1\n\n## User\n\nno answer\n',
     );
   });
 
+  it("knows the last saved turn's run, also after a restart, so a run delivered again is not saved twice", async () => {
+    const { dir, memory } = fresh();
+    await memory.saveTurn('r1', turn(1));
+    expect(memory.holdsTurn('r1')).toBe(true);
+    await memory.saveTurn('r2', turn(2));
+    expect([memory.holdsTurn('r1'), memory.holdsTurn('r2')]).toEqual([false, true]);
+    const restarted = new ShortTermMemory(dir);
+    expect(await restarted.history()).toEqual([...turn(1), ...turn(2)]); // the messages as they were, without the run ids
+    expect([restarted.holdsTurn('r2'), restarted.holdsTurn('r3')]).toEqual([true, false]);
+  });
+
   it('drops a line torn by a plane that died mid-append, and the next turn appends cleanly after it', async () => {
     const { dir, memory } = fresh();
-    await memory.saveTurn(turn(1));
+    await memory.saveTurn('r1', turn(1));
     appendFileSync(path.join(dir, 'conversation.jsonl'), '{"role":"user","cont');
     expect(await memory.history()).toEqual(turn(1));
-    await memory.saveTurn(turn(2));
+    await memory.saveTurn('r2', turn(2));
     expect(await new ShortTermMemory(dir).history()).toEqual([...turn(1), ...turn(2)]);
   });
 
@@ -44,7 +55,7 @@ describe('ShortTermMemory', () => {
     const { dir, memory } = fresh();
     writeFileSync(path.join(dir, 'conversation.json'), JSON.stringify(turn(1)));
     expect(await memory.history()).toEqual(turn(1));
-    await memory.saveTurn(turn(2));
+    await memory.saveTurn('r2', turn(2));
     expect(await new ShortTermMemory(dir).history()).toEqual([...turn(1), ...turn(2)]);
   });
 
@@ -52,7 +63,7 @@ describe('ShortTermMemory', () => {
     const { dir, memory } = fresh();
     const first = await memory.snapshot('s1');
     expect(first).toEqual({ sessionId: 's1', checkpoint: null, shortTermMemory: {}, conversationState: null, fileManifest: [] });
-    await memory.saveTurn(turn(1)); // the transcript is rebuilt from the stored history: not a change
+    await memory.saveTurn('r1', turn(1)); // the transcript is rebuilt from the stored history: not a change
     expect(await memory.snapshot('s1')).toBeNull();
     writeFileSync(path.join(dir, 'memory/scratchpad.md'), 'remember this');
     expect((await memory.snapshot('s1'))?.shortTermMemory).toEqual({ 'scratchpad.md': 'remember this' });

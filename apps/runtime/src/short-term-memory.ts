@@ -30,6 +30,8 @@ export class ShortTermMemory {
   private readonly memoryDir: string;
   /** what the last snapshot handed over held (stat of the notes, the manifest); null: none yet */
   private sentKey: string | null = null;
+  /** the run whose turn is the last one in the history (its lines carry their run's id) */
+  private lastRun: string | null = null;
 
   constructor(private readonly dir: string) {
     this.workDir = path.join(dir, 'work');
@@ -48,24 +50,36 @@ export class ShortTermMemory {
       await writeAtomically(path.join(this.dir, HISTORY), toLines(history)); // appended to from now on
       return history;
     }
-    const out: ChatMessage[] = [];
+    const out: HistoryLine[] = [];
     let torn = false;
     for (const line of lines.split('\n')) {
       if (!line) continue;
       try {
-        out.push(JSON.parse(line) as ChatMessage);
+        out.push(JSON.parse(line) as HistoryLine);
       } catch {
         torn = true; // written by a plane that died mid-append: that turn never reported `done` and runs again
       }
     }
     // rewritten without it, or the next turn's lines would be appended to the torn one's bytes
     if (torn) await writeAtomically(path.join(this.dir, HISTORY), toLines(out));
-    return out;
+    this.lastRun = out.at(-1)?.runId ?? null;
+    return out.map(({ role, content }) => ({ role, content }));
+  }
+
+  /**
+   * True when run `runId`'s turn is already the last in the history: a run delivered again after
+   * its turn was saved (the plane died, or its socket dropped, before `done` got through) must
+   * not add it twice.
+   */
+  holdsTurn(runId: string): boolean {
+    return this.lastRun === runId;
   }
 
   /** A finished turn's messages, appended to both transcripts side by side (the turn's `done` waits for them). */
-  async saveTurn(messages: readonly ChatMessage[]): Promise<void> {
-    await Promise.all([append(path.join(this.dir, HISTORY), toLines(messages)), append(path.join(this.memoryDir, TRANSCRIPT), toMarkdown(messages))]);
+  async saveTurn(runId: string, messages: readonly ChatMessage[]): Promise<void> {
+    this.lastRun = runId;
+    const lines = messages.map((m) => ({ ...m, runId }));
+    await Promise.all([append(path.join(this.dir, HISTORY), toLines(lines)), append(path.join(this.memoryDir, TRANSCRIPT), toMarkdown(messages))]);
   }
 
   /**
@@ -109,7 +123,10 @@ export class ShortTermMemory {
   }
 }
 
-const toLines = (messages: readonly ChatMessage[]) => messages.map((m) => `${JSON.stringify(m)}\n`).join('');
+/** a line of conversation.jsonl: a message, and the run whose turn it belongs to (absent in restored ones) */
+type HistoryLine = ChatMessage & { runId?: string };
+
+const toLines = (messages: readonly HistoryLine[]) => messages.map((m) => `${JSON.stringify(m)}\n`).join('');
 
 const HEADINGS: Record<string, string> = { user: 'User', assistant: 'Assistant', system: 'System' };
 const toMarkdown = (messages: readonly ChatMessage[]) => messages.map((m) => `\n## ${HEADINGS[m.role] ?? m.role}\n\n${m.content}\n`).join('');
