@@ -22,7 +22,7 @@ const MAX_MANIFEST = 10_000;
  * are appended to, and a snapshot (for a plane that loses its disk) holds only what the control
  * plane cannot rebuild from its stored messages — the notes and the work directory's manifest —
  * and is not sent at all when they have not changed (`npm run bench`, long session: a turn late in
- * a 300-turn session had cost twice an early one). Reads and writes are asynchronous: the plane's
+ * a 300-turn session had cost 3–5× an early one). Reads and writes are asynchronous: the plane's
  * one event loop relays every other session's tokens meanwhile (see checkpoints.ts).
  */
 export class ShortTermMemory {
@@ -45,8 +45,12 @@ export class ShortTermMemory {
     const lines = await readFile(path.join(this.dir, HISTORY), 'utf8').catch(() => null);
     if (lines === null) {
       const legacy = await readFile(path.join(this.dir, LEGACY_HISTORY), 'utf8').catch(() => null);
-      if (legacy === null) return null;
-      const history = JSON.parse(legacy) as ChatMessage[];
+      let history: ChatMessage[];
+      try {
+        history = JSON.parse(legacy ?? '') as ChatMessage[];
+      } catch {
+        return null; // none, or unreadable: the session is restored from the control plane
+      }
       await writeAtomically(path.join(this.dir, HISTORY), toLines(history)); // appended to from now on
       return history;
     }

@@ -57,9 +57,13 @@ export class PlaneConnection {
   }
 
   send(msg: ControlToPlane): boolean {
+    return this.sendJson(JSON.stringify(msg));
+  }
+
+  private sendJson(json: string): boolean {
     if (!this.open) return false;
     this.messagesOut++;
-    this.ws.send(JSON.stringify(msg));
+    this.ws.send(json);
     return true;
   }
 
@@ -70,10 +74,7 @@ export class PlaneConnection {
    */
   startSession(msg: MsgOf<ControlToPlane, 'start_session'>): void {
     const json = JSON.stringify(msg);
-    if (this.startedSessions.get(msg.sessionId) === json || !this.open) return;
-    this.messagesOut++;
-    this.ws.send(json);
-    this.startedSessions.set(msg.sessionId, json);
+    if (this.startedSessions.get(msg.sessionId) !== json && this.sendJson(json)) this.startedSessions.set(msg.sessionId, json);
   }
 
   close(code: number, reason: string): void {

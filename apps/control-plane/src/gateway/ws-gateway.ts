@@ -140,20 +140,18 @@ export class WsGateway {
     ws.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'plane socket error'));
   }
 
-  private refuse(ws: WebSocket, why: string): void {
+  private refuse(ws: WebSocket, why: string, code: number = CloseCodes.authFailed, reason = 'AUTH_FAILED'): void {
     this.counters.authFailures++;
     this.opts.logger.warn({ why }, 'plane refused');
-    closeSocket(ws, CloseCodes.authFailed, 'AUTH_FAILED');
+    closeSocket(ws, code, reason);
   }
 
   private async authenticate(ws: WebSocket, data: RawData, isBinary: boolean): Promise<PlaneConnection | null> {
     const parsed = isBinary ? null : parseFrame(AuthMsg, data.toString());
     if (!parsed?.ok) return void this.refuse(ws, 'first frame is not a valid auth frame'), null;
     if (parsed.value.protocolVersion !== PROTOCOL_VERSION) {
-      this.counters.authFailures++;
-      this.opts.logger.warn({ planeVersion: parsed.value.protocolVersion, version: PROTOCOL_VERSION }, 'plane of another protocol version refused');
-      closeSocket(ws, CloseCodes.protocolMismatch, `PROTOCOL_MISMATCH: the control plane speaks version ${PROTOCOL_VERSION}`);
-      return null;
+      const why = `plane speaks protocol version ${parsed.value.protocolVersion}, this control plane ${PROTOCOL_VERSION}`;
+      return void this.refuse(ws, why, CloseCodes.protocolMismatch, `PROTOCOL_MISMATCH: the control plane speaks version ${PROTOCOL_VERSION}`), null;
     }
     const principal = await this.opts.tokens.verifyVm(parsed.value.token);
     if (!principal) return this.authenticatePool(ws, parsed.value.token, parsed.value.pid);
