@@ -5,6 +5,7 @@ import type { PGlite, PGliteOptions, Transaction } from '@electric-sql/pglite';
 import { copyTree } from './copy-tree.js';
 import { refillSpare, takeSpare } from './pglite-template.js';
 import { PGLITE_CONF } from './pglite-settings.js';
+import { GroupCommit } from './group-commit.js';
 
 /**
  * Embedded PostgreSQL on its own thread. PGlite is WebAssembly running synchronously on whatever
@@ -68,10 +69,14 @@ const fail = (id: number, err: unknown) => {
   reply({ id, error: { message: e.message ?? String(err), ...(e.code ? { code: e.code } : {}) } });
 };
 
+// statements outside a transaction are grouped into one commit while PGlite is busy (group-commit.ts)
+const grouped = new GroupCommit(db, (id, a) => ('error' in a ? fail(id, a.error) : reply({ id, rows: a.rows })));
+
 port.on('message', (m: WorkerRequest) => {
   switch (m.op) {
     case 'query':
     case 'exec': {
+      if (m.op === 'query' && !m.tx) return grouped.add(m);
       const target = m.tx ? open.get(m.tx)?.tx : db;
       if (!target) return fail(m.id, new Error(`no open transaction ${m.tx}`));
       const run = m.op === 'query' ? target.query(m.sql, m.params).then((r) => r.rows) : target.exec(m.sql).then(() => []);
