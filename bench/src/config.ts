@@ -12,6 +12,8 @@ export interface LatencyLevel {
 export interface BenchConfig {
   smoke: boolean;
   latency: LatencyLevel[];
+  /** passes of each latency level; the figure is the pass with the median p99 */
+  latencyPasses: number;
   /** messages per relay count for the hop floor (hop-floor.ts), at the 1-stream cadence */
   hopFloorMessages: number;
   /** sequential turns in one warm session (plus 2 unrecorded warm-ups) */
@@ -44,6 +46,7 @@ export const FULL: BenchConfig = {
     { streams: 20, tokens: 100, delayMs: 5 },
     { streams: 200, tokens: 50, delayMs: 20 },
   ],
+  latencyPasses: 3,
   hopFloorMessages: 400,
   warmTurns: 50,
   longSessionTurns: 300,
@@ -63,6 +66,7 @@ export const SMOKE: BenchConfig = {
     { streams: 1, tokens: 10, delayMs: 5 },
     { streams: 2, tokens: 10, delayMs: 5 },
   ],
+  latencyPasses: 1,
   hopFloorMessages: 20,
   warmTurns: 5,
   longSessionTurns: 10,

@@ -62,12 +62,14 @@ export function rows(f: Figures): Row[] {
     const s = l.level.streams;
     const t = LATENCY_TARGETS[s];
     const label = `added token latency, ${s} stream${s === 1 ? '' : 's'}`;
+    // the pass with the median p99, and every pass's p99 beside it
+    const passes = l.passes.length > 1 ? ` (${l.passes.length} passes: ${l.passes.map((p) => ms(p.p99)).join(', ')})` : '';
     if (t?.p50 === undefined && t) {
-      out.push({ metric: `${label}, p99`, value: `${ms(l.addedMs.p99)} ms`, target: `≤ ${t.p99} ms`, ok: l.addedMs.p99 <= t.p99 });
+      out.push({ metric: `${label}, p99`, value: `${ms(l.addedMs.p99)} ms${passes}`, target: `≤ ${t.p99} ms`, ok: l.addedMs.p99 <= t.p99 });
     } else {
       out.push({
         metric: `${label}, p50 / p99`,
-        value: `${ms(l.addedMs.p50)} / ${ms(l.addedMs.p99)} ms`,
+        value: `${ms(l.addedMs.p50)} / ${ms(l.addedMs.p99)} ms${passes}`,
         target: t ? `≤ ${t.p50} / ≤ ${t.p99} ms` : '—',
         ok: t ? l.addedMs.p50 <= t.p50! && l.addedMs.p99 <= t.p99 : null,
       });
