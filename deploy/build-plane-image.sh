@@ -17,7 +17,7 @@ chown 1000:1000 "$root/plane"
 tar -C "$root" -c . | docker import \
   --change 'ENV PATH=/usr/bin:/bin SEMIBOT_HOME=/plane' \
   --change 'WORKDIR /plane' \
-  --change 'CMD ["/usr/bin/node", "--max-semi-space-size=1", "--v8-pool-size=1", "/app/plane.mjs"]' \
+  --change 'CMD ["/usr/bin/node", "--max-semi-space-size=4", "--v8-pool-size=1", "/app/plane.mjs"]' \
   --change 'LABEL semibot.image=plane' \
   - "$image" >/dev/null
 echo "$image"

@@ -24,7 +24,7 @@ set +a
 rm -f /tmp/plane.env
 export SEMIBOT_HOME=/plane HOME=/plane
 cd /plane
-node --max-semi-space-size=1 --v8-pool-size=1 /app/plane.mjs
+node --max-semi-space-size=4 --v8-pool-size=1 /app/plane.mjs
 echo "microvm init: plane exited ($?)"
 sync
 poweroff -f

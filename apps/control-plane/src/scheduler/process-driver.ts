@@ -6,12 +6,15 @@ import type { PlaneHandle, PlaneSpec, VmDriver } from './driver.js';
 import { childPlane } from './child-plane.js';
 
 /**
- * A plane is mostly idle and its live heap is small: a 1 MB young generation (V8 grows it to 16 MB
- * under allocation) and one V8 helper thread (default four, each keeping its own malloc arena)
- * took an idle plane from ~66 to ~60.5 MB resident (median of 4, npm run bench's plane memory
- * figure) without a measurable cost per relayed event. SEMIBOT_PLANE_NODE_OPTIONS replaces them.
+ * Node flags of a plane. One V8 helper thread (default four, each keeping its own malloc arena).
+ * A young generation of up to 4 MB: at 1 MB, 200 concurrent turns made ~100 scavenges a second of
+ * ~2.7 ms each, a third of the plane's event loop, and its CPU per token was 95 µs against 74 µs at
+ * 4 MB (npm run bench, 200 streams, alternating runs; the passes' p99 median 88 → 65 ms). An idle
+ * plane costs the same either way: V8's memory reducer shrinks the young generation back within
+ * ~15 s of the last turn (56.7 vs 56.8 MB resident; 61 vs 65 MB in the seconds right after it).
+ * SEMIBOT_PLANE_NODE_OPTIONS replaces them.
  */
-const PLANE_NODE_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+const PLANE_NODE_FLAGS = ['--max-semi-space-size=4', '--v8-pool-size=1'];
 
 /**
  * `process` mode: the plane is a child process of the control plane. No isolation at all — the
