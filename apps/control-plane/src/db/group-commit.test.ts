@@ -73,3 +73,16 @@ describe('GroupCommit', () => {
     expect(rows).toHaveLength(2);
   });
 });
+
+describe('GroupCommit and row times (migration 014)', () => {
+  // PGlite's clock has millisecond resolution: each statement sleeps 2 ms so that times can differ
+  it("gives each grouped statement its own statement_timestamp(), where now() is the group's", async () => {
+    await pg.exec('CREATE TABLE stamps (k int, at timestamptz DEFAULT statement_timestamp(), tx_at timestamptz DEFAULT now())');
+    await runConcurrently(Array.from({ length: 6 }, (_, i) => ({ sql: 'INSERT INTO stamps (k) SELECT $1 FROM pg_sleep(0.002)', params: [i] })));
+    const { rows } = await pg.query<{ k: number; at: Date; tx_at: Date }>('SELECT k, at, tx_at FROM stamps ORDER BY k');
+    const at = rows.map((r) => r.at.getTime());
+    for (let i = 1; i < at.length; i++) expect(at[i]!).toBeGreaterThan(at[i - 1]!); // arrival order, no ties
+    // the statements did run grouped: some rows share their transaction's now()
+    expect(new Set(rows.map((r) => r.tx_at.getTime())).size).toBeLessThan(rows.length);
+  });
+});
