@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -115,8 +115,8 @@ describe('SemiGraph run_command', () => {
     expect(framesOf(frames, 'text')).toEqual([]);
     expect(framesOf(frames, 'usage')).toHaveLength(1);
     expect((await p.api('GET', `/runs/${runId}`, { token })).body.status).toBe('cancelled');
-    const checkpoints = readdirSync(path.join(planeHome(p, userId), 'sessions', sessionId, 'checkpoints'));
-    expect(checkpoints.some((n) => n.includes(`-${runId}-`))).toBe(true);
+    const checkpoints = readFileSync(path.join(planeHome(p, userId), 'sessions', sessionId, 'checkpoints.jsonl'), 'utf8');
+    expect(checkpoints.split('\n').some((l) => l.includes(`"runId":"${runId}"`))).toBe(true);
 
     const next = await sendAndStream(p, token, sessionId, '/echo still here');
     expect([next.at(-1)!.data.status, textOf(next)]).toEqual(['completed', 'still here']);

@@ -1,53 +1,80 @@
-import { unlink } from 'node:fs';
+import { appendFile } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import type { LlmMessage } from '@semibot/llm';
 import path from 'node:path';
 import type { GraphState } from './state.js';
 import { writeAtomically } from '../../atomic-write.js';
 
+/** checkpoints a compaction keeps; the log holds at most twice as many */
 const KEEP = 10;
+export const CHECKPOINT_LOG = 'checkpoints.jsonl';
+/** where planes before the log kept one file per checkpoint (`<counter>-<runId>-<node>.json`): still read */
+const LEGACY_DIR = 'checkpoints';
 
 /**
- * Checkpoints of one session under `<session dir>/checkpoints/`: one file per node transition,
- * written atomically (write a temp file, then rename), the newest 10 kept.
+ * Checkpoints of one session in `<session dir>/checkpoints.jsonl`: one line per node transition,
+ * appended; once the log holds 2 × 10 lines it is rewritten atomically with the newest 10.
  *
- * Asynchronous on purpose: a plane serves many sessions on one event loop, and synchronous
- * writes (a checkpoint per node, several per turn) were a fifth of its CPU with 200 concurrent
- * turns, every millisecond of it holding up the tokens of all other sessions (npm run bench).
+ * A log, not a file per checkpoint: creating a file and deleting an old one were what a checkpoint
+ * cost on the plane's disk (ext4, 2-core VM: ~110–260 µs of CPU to create a small file, ~190 µs of
+ * wall time to unlink one, ~15 µs to append to an existing file), once per node of every turn; see
+ * bench/README (2026-12-06, evening) for what it changed under load. An append is as safe as the rename
+ * was against a plane that dies (neither is fsynced: both survive a process, not a kernel); a line
+ * torn by a death mid-write is dropped when the log is loaded, and the log rewritten without it.
+ *
+ * Asynchronous on purpose: a plane serves many sessions on one event loop (see short-term-memory.ts).
  */
 export class CheckpointStore {
-  private readonly dir: string;
-  private counter = 0;
-  /** file names on disk, oldest first; kept in memory so a save costs no directory listing */
-  private names: string[] = [];
+  private readonly file: string;
+  /** the run of each line of the log, oldest first: a run without one is answered without a read */
+  private runs: string[] = [];
+  /** file names of the legacy directory, oldest first */
+  private legacy: string[] = [];
   private readonly ready: Promise<void>;
+  /** saves of one session, in order (a compaction must not race an append) */
+  private tail: Promise<void> = Promise.resolve();
 
-  constructor(sessionDir: string) {
-    const dir = path.join(sessionDir, 'checkpoints');
-    this.dir = dir;
-    this.ready = (async () => {
-      await mkdir(dir, { recursive: true });
-      this.names = await this.files();
-      this.counter = this.names.length ? Number(this.names.at(-1)!.split('-')[0]) : 0;
-    })();
+  constructor(private readonly sessionDir: string) {
+    this.file = path.join(sessionDir, CHECKPOINT_LOG);
+    this.ready = this.load();
   }
 
-  /** names sort in write order: <counter>-<runId>-<node>.json */
-  private async files(): Promise<string[]> {
-    return (await readdir(this.dir)).filter((f) => f.endsWith('.json')).sort();
-  }
-
-  /** Resolves once the checkpoint is on disk (the graph moves on only then). */
-  async save(state: GraphState): Promise<void> {
-    await this.ready;
-    const name = `${String(++this.counter).padStart(8, '0')}-${state.runId}-${state.node}.json`;
-    const own = state.priorMessages ? { ...state, messages: state.messages.slice(state.priorMessages) } : state;
-    await writeAtomically(path.join(this.dir, name), JSON.stringify(own));
-    this.names.push(name);
-    // older files go in the background: nothing reads them, and the next node need not wait
-    for (const n of this.names.length > KEEP ? this.names.splice(0, this.names.length - KEEP) : []) {
-      unlink(path.join(this.dir, n), () => {});
+  private async load(): Promise<void> {
+    await mkdir(this.sessionDir, { recursive: true });
+    const [text, legacy] = await Promise.all([
+      readFile(this.file, 'utf8').catch(() => ''),
+      readdir(path.join(this.sessionDir, LEGACY_DIR)).catch(() => [] as string[]),
+    ]);
+    this.legacy = legacy.filter((f) => f.endsWith('.json')).sort();
+    const lines = parseLines(text);
+    this.runs = lines.map((l) => l.state.runId);
+    // a torn line: rewritten without it, or the next append would be glued to its bytes
+    const whole = text.split('\n').filter(Boolean).length;
+    if (text && (!text.endsWith('\n') || lines.length !== whole)) {
+      await writeAtomically(this.file, lines.map((l) => `${l.line}\n`).join(''));
     }
+  }
+
+  /** Resolves once the checkpoint is in the log (the graph moves on only then). */
+  save(state: GraphState): Promise<void> {
+    const own = state.priorMessages ? { ...state, messages: state.messages.slice(state.priorMessages) } : state;
+    const line = `${JSON.stringify(own)}\n`;
+    const runId = state.runId;
+    const next = this.tail.then(() => this.write(runId, line));
+    this.tail = next.catch(() => {});
+    return next;
+  }
+
+  private async write(runId: string, line: string): Promise<void> {
+    await this.ready;
+    if (this.runs.length < 2 * KEEP) {
+      await append(this.file, line);
+      this.runs.push(runId);
+      return;
+    }
+    const kept = (await readFile(this.file, 'utf8')).split('\n').filter(Boolean).slice(-(KEEP - 1));
+    await writeAtomically(this.file, `${kept.map((l) => `${l}\n`).join('')}${line}`);
+    this.runs = [...this.runs.slice(-(KEEP - 1)), runId];
   }
 
   /**
@@ -57,19 +84,52 @@ export class CheckpointStore {
    */
   async latest(runId: string, prior: readonly LlmMessage[] = []): Promise<GraphState | null> {
     await this.ready;
-    // this store is the directory's only writer: its list is the directory, without a listing
-    const last = this.names.filter((f) => f.includes(`-${runId}-`)).at(-1);
-    if (!last) return null;
-    let state: GraphState;
-    try {
-      state = JSON.parse(await readFile(path.join(this.dir, last), 'utf8')) as GraphState;
-    } catch {
-      return null;
-    }
+    await this.tail;
+    const state = this.runs.includes(runId) ? await this.fromLog(runId) : await this.fromLegacy(runId);
+    if (!state) return null;
     if (!state.priorMessages) return state;
     // a finished turn is only its answer (a plane that died between saving the turn and `done`
     // has the turn in its history already): that needs no transcript to continue
     if (prior.length !== state.priorMessages && state.node !== 'done') return null;
     return { ...state, messages: [...prior, ...state.messages] };
   }
+
+  private async fromLog(runId: string): Promise<GraphState | null> {
+    const text = await readFile(this.file, 'utf8').catch(() => '');
+    let found: GraphState | null = null;
+    for (const l of parseLines(text)) if (l.state.runId === runId) found = l.state;
+    return found;
+  }
+
+  private async fromLegacy(runId: string): Promise<GraphState | null> {
+    const last = this.legacy.filter((f) => f.includes(`-${runId}-`)).at(-1);
+    if (!last) return null;
+    try {
+      return JSON.parse(await readFile(path.join(this.sessionDir, LEGACY_DIR, last), 'utf8')) as GraphState;
+    } catch {
+      return null;
+    }
+  }
 }
+
+/** The log's whole lines that parse, in order (a torn or foreign line is skipped). */
+function parseLines(text: string): { line: string; state: GraphState }[] {
+  const out: { line: string; state: GraphState }[] = [];
+  const lines = text.split('\n');
+  // the part after the last newline is a line only if the write that made it finished it
+  if (!text.endsWith('\n')) lines.pop();
+  for (const line of lines) {
+    if (!line) continue;
+    try {
+      const state = JSON.parse(line) as GraphState;
+      if (typeof state?.runId === 'string') out.push({ line, state });
+    } catch {
+      // torn (written by a plane that died mid-append)
+    }
+  }
+  return out;
+}
+
+/** appendFile's callback form: no promise machinery per step (open, write, close) */
+const append = (file: string, text: string) =>
+  new Promise<void>((resolve, reject) => appendFile(file, text, (err) => (err ? reject(err) : resolve())));

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAICompatibleProvider } from '@semibot/llm';
 import { startMockLlm, type MockLlm } from '@semibot/mock-llm';
 import type { EmittedEvent } from '../../adapter.js';
-import { CheckpointStore } from './checkpoints.js';
+import { CHECKPOINT_LOG, CheckpointStore } from './checkpoints.js';
 import { runGraph, type GraphDeps } from './graph.js';
 import { initialState, type GraphState } from './state.js';
 import type { Tool } from '../../tools/tool.js';
@@ -83,9 +83,8 @@ describe('SemiGraph', () => {
     const first = deps({ tools: [counting], checkpoints: new CheckpointStore(sessionDir) });
     await runGraph(start('/tool echo {"v":7}'), first.d);
     expect(calls).toBe(1);
-    const cpDir = path.join(sessionDir, 'checkpoints');
-    const afterAct = readdirSync(cpDir).sort().find((f) => f.endsWith('-observe.json'))!;
-    const state = JSON.parse(readFileSync(path.join(cpDir, afterAct), 'utf8')) as GraphState;
+    const lines = readFileSync(path.join(sessionDir, CHECKPOINT_LOG), 'utf8').split('\n').filter(Boolean);
+    const state = lines.map((l) => JSON.parse(l) as GraphState).find((s) => s.node === 'observe')!;
     expect(state.node).toBe('observe');
     const { d: again, events } = deps({ tools: [counting] });
     const resumed = await runGraph(state, again);
@@ -104,8 +103,7 @@ describe('SemiGraph', () => {
     const { d } = deps({ checkpoints: new CheckpointStore(sessionDir) });
     const state = initialState({ sessionId: 's', runId: 'r', messages: [...prior, { role: 'user', content: '/tool echo {"v":3}' }], priorMessages: prior.length });
     await runGraph(state, d);
-    const cpDir = path.join(sessionDir, 'checkpoints');
-    for (const f of readdirSync(cpDir)) expect(readFileSync(path.join(cpDir, f), 'utf8')).not.toContain('old message');
+    expect(readFileSync(path.join(sessionDir, CHECKPOINT_LOG), 'utf8')).not.toContain('old message');
     const store = new CheckpointStore(sessionDir);
     const resumed = await store.latest('r', prior);
     expect(resumed?.messages).toEqual(state.messages);
