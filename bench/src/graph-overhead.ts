@@ -85,6 +85,30 @@ export interface GraphOverhead {
   semigraphDiskUs: { p50: number; p99: number };
   semigraphNoCheckpointUs: { p50: number; p99: number };
   langgraphMemorySaverUs: { p50: number; p99: number };
+  /**
+   * CPU µs (this process, all threads: the thread pool does the file work) per SemiGraph checkpoint
+   * when 50 sessions each save one at once, 20 times — what 50 concurrent turns' node ends cost
+   */
+  checkpointCpuUs: number;
+}
+
+const CONCURRENT_SESSIONS = 50;
+const SAVE_ROUNDS = 20;
+
+async function checkpointCpu(dir: string): Promise<number> {
+  const stores = Array.from({ length: CONCURRENT_SESSIONS }, (_, i) => new CheckpointStore(path.join(dir, `cpu-${i}`)));
+  // a finished no-tool turn's checkpoint: its question and a ~300-character answer
+  const answer = 'word '.repeat(60);
+  const stateOf = (runId: string) => ({
+    ...initialState({ sessionId: 's', runId, messages: [{ role: 'user' as const, content: 'a question' }, { role: 'assistant' as const, content: answer }] }),
+    node: 'done' as const,
+    answer,
+  });
+  await Promise.all(stores.map((s) => s.save(stateOf('warm-up'))));
+  const before = process.cpuUsage();
+  for (let r = 0; r < SAVE_ROUNDS; r++) await Promise.all(stores.map((s, i) => s.save(stateOf(`r${r}-${i}`))));
+  const used = process.cpuUsage(before);
+  return Math.round((used.user + used.system) / (CONCURRENT_SESSIONS * SAVE_ROUNDS));
 }
 
 export async function measureGraphOverhead(turns: number): Promise<GraphOverhead> {
@@ -106,7 +130,14 @@ export async function measureGraphOverhead(turns: number): Promise<GraphOverhead
       none.push(await semigraphTurn(null));
       lg.push(await langgraphTurn(app));
     }
-    return { nodesPerTurn: nodes, turns, semigraphDiskUs: perNode(disk), semigraphNoCheckpointUs: perNode(none), langgraphMemorySaverUs: perNode(lg) };
+    return {
+      nodesPerTurn: nodes,
+      turns,
+      semigraphDiskUs: perNode(disk),
+      semigraphNoCheckpointUs: perNode(none),
+      langgraphMemorySaverUs: perNode(lg),
+      checkpointCpuUs: await checkpointCpu(dir),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -116,7 +116,7 @@ async function run(): Promise<void> {
   const controlPlaneRssAfterLoadBytes = rssBytes(cp.pid) ?? NaN;
 
   const graph = await t.run('graph overhead', () => measureGraphOverhead(cfg.smoke ? 5 : 100));
-  say(`graph: ${graph.semigraphDiskUs.p50} µs/node (disk checkpoints), LangGraph.js ${graph.langgraphMemorySaverUs.p50} µs/node`);
+  say(formatGraph(graph));
   const toolTurn = await t.run('tool turns', () => toolTurns(cp, cfg.smoke ? 2 : 20));
   say(`tool turn overhead p50 ${ms(toolTurn.overheadMs.p50)} ms`);
   const recovery = await t.run('plane kills', () => planeKillRecovery(cp, cfg.smoke ? 1 : 3));
@@ -258,6 +258,9 @@ function formatLongSession(l: LongSessionFigure): string {
 
 const formatPasses = (f: LatencyFigure) => f.passes.map((p) => ms(p.p99)).join(', ');
 
+const formatGraph = (g: Awaited<ReturnType<typeof measureGraphOverhead>>) =>
+  `graph: ${g.semigraphDiskUs.p50} µs/node (disk checkpoints), LangGraph.js ${g.langgraphMemorySaverUs.p50} µs/node; CPU per checkpoint ${g.checkpointCpuUs} µs`;
+
 /** The phases named by --only, each printed when measured. */
 async function runOnly(
   names: Set<string>,
@@ -266,13 +269,14 @@ async function runOnly(
   client: LoadClient,
   mock: Awaited<ReturnType<typeof startMock>>,
 ): Promise<void> {
-  const known = ['warm', 'latency', 'relay', 'memory', 'floor', 'long'];
+  const known = ['warm', 'latency', 'relay', 'memory', 'floor', 'long', 'graph'];
   const unknown = [...names].filter((n) => !known.includes(n));
   if (unknown.length) throw new Error(`--only: unknown phase ${unknown.join(', ')} (known: ${known.join(', ')})`);
   const ctx = await t.run('latency user warm-up', () => prepareLatencyUser(cfg, client, mock, cp));
   // a fresh home's control plane copies the next spare database 3 s after ready (pglite-template.ts):
   // not inside a measured phase (the full run has measured other things by then)
   await new Promise((r) => setTimeout(r, Math.max(0, cp.spawnedAt + 5_000 - performance.now())));
+  if (names.has('graph')) say(formatGraph(await t.run('graph overhead', () => measureGraphOverhead(100))));
   if (names.has('warm')) {
     const w = await t.run('warm turns', () => warmTurns(ctx));
     say(`warm turn overhead p50 ${ms(w.overheadMs.p50)} ms, max ${ms(w.overheadMs.max)} ms; POST → run p50 ${ms(w.productRunFrameMs.p50)} ms, → done ${ms(w.productDoneMs.p50)} ms`);
