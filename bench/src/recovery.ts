@@ -126,18 +126,27 @@ export interface SocketCutFigure {
   sameAttempt: boolean;
 }
 
-/** Finds the plane's TCP connection to the control plane (by pid) and kills it; returns false if it cannot. */
-function cutPlaneSocket(planePid: number, cpPort: number): boolean {
+/** The local port of the plane's TCP connection to the control plane (by pid), if established. */
+function planeSocketPort(planePid: number, cpPort: number): string | undefined {
   const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( dport = :${cpPort} )`], { encoding: 'utf8' });
   const line = out.split('\n').find((l) => l.includes(`pid=${planePid},`));
-  const local = line ? /127\.0\.0\.1:(\d+)\s+127\.0\.0\.1:\d+/.exec(line)?.[1] : undefined;
+  return line ? /127\.0\.0\.1:(\d+)\s+127\.0\.0\.1:\d+/.exec(line)?.[1] : undefined;
+}
+
+/**
+ * Kills the plane's connection to the control plane; false if it cannot. Checked afterwards: on a
+ * kernel without socket destruction (CONFIG_INET_DIAG_DESTROY) `ss -K` exits 0 and kills nothing,
+ * which once made this figure ~1 ms (no cut at all) on some machines of this kind.
+ */
+function cutPlaneSocket(planePid: number, cpPort: number): boolean {
+  const local = planeSocketPort(planePid, cpPort);
   if (!local) return false;
   try {
     execFileSync('ss', ['-K', '-tn', `( sport = :${local} and dport = :${cpPort} )`], { stdio: 'ignore' });
-    return true;
   } catch {
     return false;
   }
+  return planeSocketPort(planePid, cpPort) !== local;
 }
 
 /** A warm plane's WebSocket is cut mid-answer (both processes live): it reconnects and the run goes on. */
@@ -155,17 +164,16 @@ export async function socketCutRecovery(cp: ControlPlaneProc, cuts: number): Pro
     let next = 0;
     let texts = 0;
     let runId = '';
-    let lastAt = 0;
     await streamTurn(cp, user, sessionId!, '/slow 60 10', (f) => {
       if (f.event === 'run') runId = String(f.data.runId);
       if (f.event === 'text' && ++texts === 10 && !cutAt && pid) {
         if (cutPlaneSocket(pid, cpPort)) cutAt = now();
-      } else if (cutAt && !next && f.at - lastAt > 50) {
-        // the first event after the stall: frames already in flight at the cut still arrive at
-        // once; the stream then pauses until the plane has reconnected and flushed its buffer
+      } else if (cutAt && !next && f.at - cutAt > 2) {
+        // the first event after the cut that did not already wait in the control plane's pipe to
+        // this client (those arrive at once, however long the ss calls held this callback); the
+        // next ones went out over the plane's new connection
         next = f.at;
       }
-      lastAt = f.at;
     });
     if (!cutAt) return { cuts: 0, toNextEventMs: null, sameAttempt };
     if (next) samples.push(next - cutAt);
