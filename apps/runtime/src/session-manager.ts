@@ -17,6 +17,17 @@ import { contextFrom, contextOf, endSpan, startSpan } from '@semibot/telemetry';
 
 const PLANE_STOPPING = 'plane stopping';
 
+/**
+ * Events a turn that only ran the model emits. Any other (a tool, command, skill or MCP call) means
+ * the turn may have changed the session's files, so its snapshot lists the work directory again.
+ */
+const MODEL_ONLY_EVENTS: ReadonlySet<string> = new Set(['text', 'usage', 'plan_step', 'step_restart', 'error', 'done']);
+
+interface TurnEvents {
+  /** the turn emitted an event outside MODEL_ONLY_EVENTS */
+  sideEffects: boolean;
+}
+
 interface PlaneSession {
   id: string;
   agent: AgentSpec;
@@ -103,8 +114,11 @@ export class SessionManager {
 
   private enqueue(msg: MsgOf<ControlToPlane, 'user_message'>): void {
     let seq = 0;
-    const send = (event: Parameters<TurnContext['emit']>[0]) =>
+    const turn: TurnEvents = { sideEffects: false };
+    const send = (event: Parameters<TurnContext['emit']>[0]) => {
+      if (!MODEL_ONLY_EVENTS.has(event.type)) turn.sideEffects = true;
       this.d.send({ type: 'sse_event', sessionId: msg.sessionId, runId: msg.runId, attempt: msg.attempt, seq: ++seq, event: { ...event, runId: msg.runId } as never });
+    };
     const s = this.sessions.get(msg.sessionId);
     if (!s) {
       send({ type: 'error', code: 'UNKNOWN_SESSION', message: 'user_message for a session that was never started' });
@@ -114,13 +128,14 @@ export class SessionManager {
     s.attempts.set(msg.runId, Math.max(msg.attempt, s.attempts.get(msg.runId) ?? 0));
     // A re-delivered run supersedes the attempt still running here (e.g. after a dropped socket).
     if (s.current?.runId === msg.runId) s.current.abort.abort();
-    s.tail = s.tail.then(() => this.runTurn(s, msg, send));
+    s.tail = s.tail.then(() => this.runTurn(s, msg, send, turn));
   }
 
   private async runTurn(
     s: PlaneSession,
     msg: MsgOf<ControlToPlane, 'user_message'>,
     send: (e: Parameters<TurnContext['emit']>[0]) => void,
+    turn: TurnEvents,
   ): Promise<void> {
     const log = this.d.logger.child({ sessionId: s.id, runId: msg.runId, attempt: msg.attempt, requestId: msg.requestId });
     if (s.cancelled.delete(msg.runId)) return send({ type: 'done', status: 'cancelled' });
@@ -175,7 +190,7 @@ export class SessionManager {
       }
       // read before `done` so both leave in the same tick (one frame): a plane that dies right after
       // a turn has still handed over that turn's snapshot (null: nothing changed since the last)
-      const snapshot = await memory.snapshot(s.id);
+      const snapshot = await memory.snapshot(s.id, { workUntouched: !turn.sideEffects });
       outcome = result.status;
       send({ type: 'done', status: result.status });
       if (snapshot) this.d.services.fire('snapshot_sync', snapshot as unknown as Record<string, unknown>);

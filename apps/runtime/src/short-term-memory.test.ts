@@ -1,7 +1,7 @@
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ShortTermMemory } from './short-term-memory.js';
 
 const dirs: string[] = [];
@@ -89,5 +89,28 @@ describe('ShortTermMemory', () => {
     expect(readFileSync(path.join(dir, 'memory/conversation.md'), 'utf8')).toBe('\n## User\n\nquestion 1\n\n## Assistant\n\nanswer 1\n');
     expect(await new ShortTermMemory(dir).history()).toEqual(turn(1));
     expect(() => readFileSync(path.join(dir, 'memory/other.md'))).toThrow();
+  });
+  it("a turn that ran only the model reuses the work directory's last listing, for up to a minute", async () => {
+    const { memory } = fresh();
+    expect((await memory.snapshot('s'))?.fileManifest).toEqual([]);
+    writeFileSync(path.join(memory.workDir, 'a.txt'), 'a');
+    // nothing but the model ran: not listed again, so nothing new to hand over
+    expect(await memory.snapshot('s', { workUntouched: true })).toBeNull();
+    // a turn that ran a tool lists it again
+    expect((await memory.snapshot('s'))?.fileManifest).toEqual([{ path: 'a.txt', size: 1 }]);
+    writeFileSync(path.join(memory.workDir, 'b.txt'), 'bb');
+    expect(await memory.snapshot('s', { workUntouched: true })).toBeNull();
+    // a minute on, a process left running may have written there: listed again
+    const now = performance.now();
+    const clock = vi.spyOn(performance, 'now').mockReturnValue(now + 61_000);
+    try {
+      const files = (await memory.snapshot('s', { workUntouched: true }))?.fileManifest ?? [];
+      expect([...files].sort((x, y) => x.path.localeCompare(y.path))).toEqual([
+        { path: 'a.txt', size: 1 },
+        { path: 'b.txt', size: 2 },
+      ]);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

@@ -12,6 +12,13 @@ const HISTORY = 'conversation.jsonl';
 /** what planes before conversation.jsonl kept: the whole history, rewritten every turn */
 const LEGACY_HISTORY = 'conversation.json';
 const MAX_MANIFEST = 10_000;
+/**
+ * A turn that ran nothing but the model (no tool, command, skill or MCP call) reuses the last
+ * manifest of the work directory instead of walking it again, unless that is older than this: a
+ * process an earlier turn left running may still be writing there. The walk is a stat per file
+ * before the turn's `done` — ~9 ms for 100 files, ~80 ms for 2,000 on a 2-core VM.
+ */
+const MANIFEST_MAX_AGE_MS = 60_000;
 
 /**
  * A session's short-term memory on the plane's disk: `memory/conversation.md` (the turns, readable
@@ -32,6 +39,8 @@ export class ShortTermMemory {
   private sentKey: string | null = null;
   /** the run whose turn is the last one in the history (its lines carry their run's id) */
   private lastRun: string | null = null;
+  /** the work directory's last manifest and when it was taken (performance.now()) */
+  private lastManifest: { files: { path: string; size: number }[]; at: number } | null = null;
 
   constructor(private readonly dir: string) {
     this.workDir = path.join(dir, 'work');
@@ -88,12 +97,13 @@ export class ShortTermMemory {
 
   /**
    * The snapshot to hand over, or null when it would hold what the last one did. Stats the notes
-   * and lists the work directory; reads the notes only when something changed.
+   * and lists the work directory (unless `workUntouched`: the turn ran only the model, and the last
+   * listing is recent); reads the notes only when something changed.
    */
-  async snapshot(sessionId: string): Promise<SnapshotParams | null> {
+  async snapshot(sessionId: string, opts: { workUntouched?: boolean } = {}): Promise<SnapshotParams | null> {
     const [stats, fileManifest] = await Promise.all([
       Promise.all(NOTE_FILES.map((f) => stat(path.join(this.memoryDir, f)).catch(() => null))), // null: not written yet
-      manifest(this.workDir),
+      this.manifest(opts.workUntouched === true),
     ]);
     const key = JSON.stringify([stats.map((s) => (s ? [s.size, s.mtimeMs] : null)), fileManifest]);
     if (key === this.sentKey) return null;
@@ -104,6 +114,15 @@ export class ShortTermMemory {
     });
     this.sentKey = key;
     return { sessionId, checkpoint: null, shortTermMemory, conversationState: null, fileManifest };
+  }
+
+  private async manifest(untouched: boolean): Promise<{ path: string; size: number }[]> {
+    const last = this.lastManifest;
+    if (untouched && last && performance.now() - last.at < MANIFEST_MAX_AGE_MS) return last.files;
+    const at = performance.now();
+    const files = await manifest(this.workDir);
+    this.lastManifest = { files, at };
+    return files;
   }
 
   /** The next snapshot goes out whatever it holds (the control plane it was sent to may not have stored the last). */
