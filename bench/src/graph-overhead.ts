@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Annotation, END, MemorySaver, START, StateGraph } from '@langchain/langgraph';
 import type { LlmChunk, LlmProvider } from '@semibot/llm';
-import { CheckpointStore, initialState, runGraph } from '@semibot/runtime';
+import { CheckpointStore, initialState, runGraph, ShortTermMemory } from '@semibot/runtime';
 
 /**
  * Per-step overhead of the agent graph itself, with a model and a tool that take no time: what
@@ -90,6 +90,34 @@ export interface GraphOverhead {
    * when 50 sessions each save one at once, 20 times — what 50 concurrent turns' node ends cost
    */
   checkpointCpuUs: number;
+  /**
+   * A session's snapshot at the end of a turn (before its `done`) with 2,000 files in its work
+   * directory, ms (median of 5): after a turn that ran a tool (the directory is listed) and after
+   * one that ran only the model (the last listing is reused)
+   */
+  snapshotMs: { files: number; afterToolTurn: number; afterModelOnlyTurn: number };
+}
+
+const SNAPSHOT_FILES = 2_000;
+
+async function snapshotCost(dir: string): Promise<GraphOverhead['snapshotMs']> {
+  const memory = new ShortTermMemory(path.join(dir, 'snapshot-session'));
+  for (let i = 0; i < SNAPSHOT_FILES; i++) {
+    const sub = path.join(memory.workDir, `d${i % 20}`);
+    if (i < 20) mkdirSync(sub);
+    writeFileSync(path.join(sub, `f${i}.txt`), 'x');
+  }
+  const median = async (workUntouched: boolean) => {
+    const ms: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await memory.snapshot('s', { workUntouched });
+      ms.push(performance.now() - t0);
+    }
+    return Math.round(ms.sort((a, b) => a - b)[2]! * 100) / 100;
+  };
+  const afterToolTurn = await median(false);
+  return { files: SNAPSHOT_FILES, afterToolTurn, afterModelOnlyTurn: await median(true) };
 }
 
 const CONCURRENT_SESSIONS = 50;
@@ -137,6 +165,7 @@ export async function measureGraphOverhead(turns: number): Promise<GraphOverhead
       semigraphNoCheckpointUs: perNode(none),
       langgraphMemorySaverUs: perNode(lg),
       checkpointCpuUs: await checkpointCpu(dir),
+      snapshotMs: await snapshotCost(dir),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ export type { RuntimeAdapter, TurnContext, TurnResult } from './adapter.js';
 // The SemiGraph engine itself, for benchmarks and embedders.
 export { runGraph, type GraphDeps } from './runtimes/semigraph/graph.js';
 export { CheckpointStore } from './runtimes/semigraph/checkpoints.js';
+export { ShortTermMemory } from './short-term-memory.js';
 export { initialState, type GraphState } from './runtimes/semigraph/state.js';
 export { findOpenClaw, type OpenClawInstall } from './runtimes/openclaw/install.js';
 export { OpenClawGateway } from './runtimes/openclaw/gateway.js';
