@@ -1,4 +1,4 @@
-import { rename, writeFile } from 'node:fs';
+import { appendFile, rename, writeFile } from 'node:fs';
 
 /**
  * Writes a temporary file and renames it over `file`, so a reader (or a plane that died midway)
@@ -10,4 +10,9 @@ export function writeAtomically(file: string, content: string): Promise<void> {
   return new Promise((resolve, reject) =>
     writeFile(tmp, content, (err) => (err ? reject(err) : rename(tmp, file, (e) => (e ? reject(e) : resolve())))),
   );
+}
+
+/** Appends to `file` (creating it): appendFile's callback form, no promise machinery per step (open, write, close). */
+export function appendTo(file: string, text: string): Promise<void> {
+  return new Promise((resolve, reject) => appendFile(file, text, (err) => (err ? reject(err) : resolve())));
 }

@@ -19,7 +19,7 @@ const BACKOFF_S = [1, 2, 4, 8, 16, 30];
  * random so that planes cut off together (a replica restarting) do not all dial in the same instant;
  * only when that try fails does the backoff above begin. A cut socket used to stall every stream of
  * the plane for the whole first backoff second (npm run bench: socket cut → next event ~1 s).
- * Anything else the control plane closes with (a bad frame, a newer connection) backs off at once.
+ * Any other close (a bad frame, a newer connection taking over) goes straight to the backoff.
  */
 const FIRST_RETRY_MS = 250;
 const LOST_CONNECTION_CODES: ReadonlySet<number> = new Set([1005, 1006, CloseCodes.goingAway, CloseCodes.heartbeatTimeout]);

@@ -1,6 +1,6 @@
-import { appendFile, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { writeAtomically } from './atomic-write.js';
+import { appendTo, writeAtomically } from './atomic-write.js';
 import path from 'node:path';
 import type { ChatMessage, SnapshotParams } from '@semibot/protocol';
 
@@ -92,7 +92,7 @@ export class ShortTermMemory {
   async saveTurn(runId: string, messages: readonly ChatMessage[]): Promise<void> {
     this.lastRun = runId;
     const lines = messages.map((m) => ({ ...m, runId }));
-    await Promise.all([append(path.join(this.dir, HISTORY), toLines(lines)), append(path.join(this.memoryDir, TRANSCRIPT), toMarkdown(messages))]);
+    await Promise.all([appendTo(path.join(this.dir, HISTORY), toLines(lines)), appendTo(path.join(this.memoryDir, TRANSCRIPT), toMarkdown(messages))]);
   }
 
   /**
@@ -154,9 +154,6 @@ const toLines = (messages: readonly HistoryLine[]) => messages.map((m) => `${JSO
 const HEADINGS: Record<string, string> = { user: 'User', assistant: 'Assistant', system: 'System' };
 const toMarkdown = (messages: readonly ChatMessage[]) => messages.map((m) => `\n## ${HEADINGS[m.role] ?? m.role}\n\n${m.content}\n`).join('');
 
-/** appendFile's callback form: no promise machinery per step (open, write, close) */
-const append = (file: string, text: string) =>
-  new Promise<void>((resolve, reject) => appendFile(file, text, (err) => (err ? reject(err) : resolve())));
 
 /** Paths and sizes of the work directory (never contents): what a restored plane would be missing. */
 async function manifest(root: string): Promise<{ path: string; size: number }[]> {

@@ -1,9 +1,8 @@
-import { appendFile } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import type { LlmMessage } from '@semibot/llm';
 import path from 'node:path';
 import type { GraphState } from './state.js';
-import { writeAtomically } from '../../atomic-write.js';
+import { appendTo, writeAtomically } from '../../atomic-write.js';
 
 /** checkpoints a compaction keeps; the log holds at most twice as many */
 const KEEP = 10;
@@ -46,13 +45,10 @@ export class CheckpointStore {
       readdir(path.join(this.sessionDir, LEGACY_DIR)).catch(() => [] as string[]),
     ]);
     this.legacy = legacy.filter((f) => f.endsWith('.json')).sort();
-    const lines = parseLines(text);
+    const { lines, torn } = parseLines(text);
     this.runs = lines.map((l) => l.state.runId);
-    // a torn line: rewritten without it, or the next append would be glued to its bytes
-    const whole = text.split('\n').filter(Boolean).length;
-    if (text && (!text.endsWith('\n') || lines.length !== whole)) {
-      await writeAtomically(this.file, lines.map((l) => `${l.line}\n`).join(''));
-    }
+    // rewritten without the torn line, or the next append would be glued to its bytes
+    if (torn) await writeAtomically(this.file, lines.map((l) => `${l.line}\n`).join(''));
   }
 
   /** Resolves once the checkpoint is in the log (the graph moves on only then). */
@@ -68,7 +64,7 @@ export class CheckpointStore {
   private async write(runId: string, line: string): Promise<void> {
     await this.ready;
     if (this.runs.length < 2 * KEEP) {
-      await append(this.file, line);
+      await appendTo(this.file, line);
       this.runs.push(runId);
       return;
     }
@@ -97,7 +93,7 @@ export class CheckpointStore {
   private async fromLog(runId: string): Promise<GraphState | null> {
     const text = await readFile(this.file, 'utf8').catch(() => '');
     let found: GraphState | null = null;
-    for (const l of parseLines(text)) if (l.state.runId === runId) found = l.state;
+    for (const l of parseLines(text).lines) if (l.state.runId === runId) found = l.state;
     return found;
   }
 
@@ -112,24 +108,21 @@ export class CheckpointStore {
   }
 }
 
-/** The log's whole lines that parse, in order (a torn or foreign line is skipped). */
-function parseLines(text: string): { line: string; state: GraphState }[] {
-  const out: { line: string; state: GraphState }[] = [];
-  const lines = text.split('\n');
+/** The log's whole lines that parse, in order; `torn`: something else was there (a death mid-append). */
+function parseLines(text: string): { lines: { line: string; state: GraphState }[]; torn: boolean } {
+  const lines: { line: string; state: GraphState }[] = [];
+  const raw = text.split('\n');
   // the part after the last newline is a line only if the write that made it finished it
-  if (!text.endsWith('\n')) lines.pop();
-  for (const line of lines) {
+  let torn = raw.pop() !== '';
+  for (const line of raw) {
     if (!line) continue;
     try {
       const state = JSON.parse(line) as GraphState;
-      if (typeof state?.runId === 'string') out.push({ line, state });
+      if (typeof state?.runId === 'string') lines.push({ line, state });
+      else torn = true;
     } catch {
-      // torn (written by a plane that died mid-append)
+      torn = true;
     }
   }
-  return out;
+  return { lines, torn };
 }
-
-/** appendFile's callback form: no promise machinery per step (open, write, close) */
-const append = (file: string, text: string) =>
-  new Promise<void>((resolve, reject) => appendFile(file, text, (err) => (err ? reject(err) : resolve())));
