@@ -91,6 +91,12 @@ export interface GraphOverhead {
    */
   checkpointCpuUs: number;
   /**
+   * CPU µs (all threads) per turn end on the plane's disk when 50 sessions end a turn at once, 20
+   * times: what the plane does between a model-only turn's last token and its `done` — the
+   * checkpoint, both transcripts, the snapshot's check
+   */
+  turnEndCpuUs: number;
+  /**
    * A session's snapshot at the end of a turn (before its `done`) with 2,000 files in its work
    * directory, ms (median of 5): after a turn that ran a tool (the directory is listed) and after
    * one that ran only the model (the last listing is reused)
@@ -139,6 +145,25 @@ async function checkpointCpu(dir: string): Promise<number> {
   return Math.round((used.user + used.system) / (CONCURRENT_SESSIONS * SAVE_ROUNDS));
 }
 
+async function turnEndCpu(dir: string): Promise<number> {
+  const sessions = Array.from({ length: CONCURRENT_SESSIONS }, (_, i) => {
+    const sessionDir = path.join(dir, `turn-end-${i}`);
+    return { id: `s${i}`, checkpoints: new CheckpointStore(sessionDir), memory: new ShortTermMemory(sessionDir) };
+  });
+  const answer = 'word '.repeat(60);
+  const endTurn = async (s: (typeof sessions)[number], runId: string) => {
+    const messages = [{ role: 'user' as const, content: 'a question' }, { role: 'assistant' as const, content: answer }];
+    await s.checkpoints.save({ ...initialState({ sessionId: s.id, runId, messages }), node: 'done', answer });
+    await s.memory.saveTurn(runId, messages);
+    await s.memory.snapshot(s.id, { workUntouched: true });
+  };
+  await Promise.all(sessions.map((s) => endTurn(s, 'warm-up')));
+  const before = process.cpuUsage();
+  for (let r = 0; r < SAVE_ROUNDS; r++) await Promise.all(sessions.map((s, i) => endTurn(s, `r${r}-${i}`)));
+  const used = process.cpuUsage(before);
+  return Math.round((used.user + used.system) / (CONCURRENT_SESSIONS * SAVE_ROUNDS));
+}
+
 export async function measureGraphOverhead(turns: number): Promise<GraphOverhead> {
   const nodes = ROUNDS * 3 + 1;
   const dir = mkdtempSync(path.join(tmpdir(), 'semibot-graph-bench-'));
@@ -165,6 +190,7 @@ export async function measureGraphOverhead(turns: number): Promise<GraphOverhead
       semigraphNoCheckpointUs: perNode(none),
       langgraphMemorySaverUs: perNode(lg),
       checkpointCpuUs: await checkpointCpu(dir),
+      turnEndCpuUs: await turnEndCpu(dir),
       snapshotMs: await snapshotCost(dir),
     };
   } finally {

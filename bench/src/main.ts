@@ -259,7 +259,7 @@ function formatLongSession(l: LongSessionFigure): string {
 const formatPasses = (f: LatencyFigure) => f.passes.map((p) => ms(p.p99)).join(', ');
 
 const formatGraph = (g: Awaited<ReturnType<typeof measureGraphOverhead>>) =>
-  `graph: ${g.semigraphDiskUs.p50} µs/node (disk checkpoints), LangGraph.js ${g.langgraphMemorySaverUs.p50} µs/node; CPU per checkpoint ${g.checkpointCpuUs} µs; snapshot with ${g.snapshotMs.files} files ${g.snapshotMs.afterToolTurn} ms after a tool turn, ${g.snapshotMs.afterModelOnlyTurn} ms after a model-only one`;
+  `graph: ${g.semigraphDiskUs.p50} µs/node (disk checkpoints), LangGraph.js ${g.langgraphMemorySaverUs.p50} µs/node; CPU per checkpoint ${g.checkpointCpuUs} µs, per turn end ${g.turnEndCpuUs} µs; snapshot with ${g.snapshotMs.files} files ${g.snapshotMs.afterToolTurn} ms after a tool turn, ${g.snapshotMs.afterModelOnlyTurn} ms after a model-only one`;
 
 /** The phases named by --only, each printed when measured. */
 async function runOnly(

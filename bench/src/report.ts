@@ -188,6 +188,7 @@ export function rows(f: Figures): Row[] {
   });
   out.push({ metric: '  SemiGraph without checkpoints | LangGraph.js + MemorySaver, p50', value: `${g.semigraphNoCheckpointUs.p50} | ${g.langgraphMemorySaverUs.p50} µs`, target: '—', ok: null });
   out.push({ metric: '  CPU per checkpoint, 50 sessions saving at once (all threads)', value: `${g.checkpointCpuUs} µs`, target: '—', ok: null });
+  out.push({ metric: '  CPU per turn end on disk (checkpoint, transcripts, snapshot), 50 sessions at once', value: `${g.turnEndCpuUs} µs`, target: '—', ok: null });
   out.push({ metric: `  end-of-turn snapshot, ${g.snapshotMs.files} files in the work dir: after a tool turn | a model-only turn`, value: `${g.snapshotMs.afterToolTurn} | ${g.snapshotMs.afterModelOnlyTurn} ms`, target: '—', ok: null });
   out.push({
     metric: `tool turn overhead over the tool's own time, p50 / max (${f.toolTurn.turns})`,
