@@ -183,10 +183,10 @@ export class SessionManager {
       s.attempts.delete(msg.runId);
       // a run delivered again after its turn was saved (its `done` was lost) is in the history already
       if (!memory.holdsTurn(msg.runId)) {
-        const turn: ChatMessage[] = [{ role: 'user', content: msg.content }];
-        if (result.answer) turn.push({ role: 'assistant', content: result.answer });
-        history.push(...turn);
-        await memory.saveTurn(msg.runId, turn);
+        const messages: ChatMessage[] = [{ role: 'user', content: msg.content }];
+        if (result.answer) messages.push({ role: 'assistant', content: result.answer });
+        history.push(...messages);
+        await memory.saveTurn(msg.runId, messages, { workUntouched: !turn.sideEffects });
       }
       // read before `done` so both leave in the same tick (one frame): a plane that dies right after
       // a turn has still handed over that turn's snapshot (null: nothing changed since the last)

@@ -51,6 +51,16 @@ describe('ShortTermMemory', () => {
     expect(await new ShortTermMemory(dir).history()).toEqual([...turn(1), ...turn(2)]);
   });
 
+  it('after a turn that ran a command, appends to the transcript a command put in place of the old one', async () => {
+    const { dir, memory } = fresh();
+    await memory.saveTurn('r1', turn(1));
+    const transcript = path.join(dir, 'memory/conversation.md');
+    rmSync(transcript); // e.g. `rm ../memory/conversation.md` from the work directory
+    await memory.saveTurn('r2', turn(2), { workUntouched: false });
+    expect(readFileSync(transcript, 'utf8')).toBe('\n## User\n\nquestion 2\n\n## Assistant\n\nanswer 2\n');
+    expect(await new ShortTermMemory(dir).history()).toEqual([...turn(1), ...turn(2)]);
+  });
+
   it('reads the whole-file history of an older plane and appends to it from then on', async () => {
     const { dir, memory } = fresh();
     writeFileSync(path.join(dir, 'conversation.json'), JSON.stringify(turn(1)));
@@ -90,14 +100,15 @@ describe('ShortTermMemory', () => {
     expect(await new ShortTermMemory(dir).history()).toEqual(turn(1));
     expect(() => readFileSync(path.join(dir, 'memory/other.md'))).toThrow();
   });
-  it("a turn that ran only the model reuses the work directory's last listing, for up to a minute", async () => {
-    const { memory } = fresh();
+  it("a turn that ran only the model reuses the last look at the notes and the work directory, for up to a minute", async () => {
+    const { dir, memory } = fresh();
     expect((await memory.snapshot('s'))?.fileManifest).toEqual([]);
     writeFileSync(path.join(memory.workDir, 'a.txt'), 'a');
-    // nothing but the model ran: not listed again, so nothing new to hand over
+    writeFileSync(path.join(dir, 'memory/context.md'), 'noted');
+    // nothing but the model ran: not looked at again, so nothing new to hand over
     expect(await memory.snapshot('s', { workUntouched: true })).toBeNull();
-    // a turn that ran a tool lists it again
-    expect((await memory.snapshot('s'))?.fileManifest).toEqual([{ path: 'a.txt', size: 1 }]);
+    // a turn that ran a tool looks again
+    expect(await memory.snapshot('s')).toMatchObject({ fileManifest: [{ path: 'a.txt', size: 1 }], shortTermMemory: { 'context.md': 'noted' } });
     writeFileSync(path.join(memory.workDir, 'b.txt'), 'bb');
     expect(await memory.snapshot('s', { workUntouched: true })).toBeNull();
     // a minute on, a process left running may have written there: listed again

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { appendTo, writeAtomically } from './atomic-write.js';
+import { AppendFile, writeAtomically } from './atomic-write.js';
 import path from 'node:path';
 import type { ChatMessage, SnapshotParams } from '@semibot/protocol';
 
@@ -13,12 +13,15 @@ const HISTORY = 'conversation.jsonl';
 const LEGACY_HISTORY = 'conversation.json';
 const MAX_MANIFEST = 10_000;
 /**
- * A turn that ran nothing but the model (no tool, command, skill or MCP call) reuses the last
- * manifest of the work directory instead of walking it again, unless that is older than this: a
- * process an earlier turn left running may still be writing there. The walk is a stat per file
- * before the turn's `done` — ~9 ms for 100 files, ~80 ms for 2,000 on a 2-core VM.
+ * A turn that ran nothing but the model (no tool, command, skill or MCP call) reuses the last look
+ * at the disk — the notes' stats, the work directory's manifest — instead of taking it again,
+ * unless that is older than this: a process an earlier turn left running may still be writing
+ * there. The walk is a stat per file before the turn's `done` — ~9 ms for 100 files, ~80 ms for
+ * 2,000 on a 2-core VM — and even an empty one is three thread-pool round trips.
  */
-const MANIFEST_MAX_AGE_MS = 60_000;
+const LOOK_MAX_AGE_MS = 60_000;
+
+type NoteStat = [size: number, mtimeMs: number] | null;
 
 /**
  * A session's short-term memory on the plane's disk: `memory/conversation.md` (the turns, readable
@@ -39,14 +42,19 @@ export class ShortTermMemory {
   private sentKey: string | null = null;
   /** the run whose turn is the last one in the history (its lines carry their run's id) */
   private lastRun: string | null = null;
-  /** the work directory's last manifest and when it was taken (performance.now()) */
-  private lastManifest: { files: { path: string; size: number }[]; at: number } | null = null;
+  /** what the last look at the disk found and when (performance.now()) */
+  private lastLook: { notes: NoteStat[]; files: { path: string; size: number }[]; at: number } | null = null;
+  /** conversation.jsonl and memory/conversation.md, appended to per turn */
+  private readonly historyFile: AppendFile;
+  private readonly transcriptFile: AppendFile;
 
   constructor(private readonly dir: string) {
     this.workDir = path.join(dir, 'work');
     this.memoryDir = path.join(dir, 'memory');
     mkdirSync(this.workDir, { recursive: true });
     mkdirSync(this.memoryDir, { recursive: true });
+    this.historyFile = new AppendFile(path.join(dir, HISTORY));
+    this.transcriptFile = new AppendFile(path.join(this.memoryDir, TRANSCRIPT));
   }
 
   /** The history on this disk, or null when there is none (a new session, or a plane that lost its disk). */
@@ -60,7 +68,7 @@ export class ShortTermMemory {
       } catch {
         return null; // none, or unreadable: the session is restored from the control plane
       }
-      await writeAtomically(path.join(this.dir, HISTORY), toLines(history)); // appended to from now on
+      await this.historyFile.replace(toLines(history)); // appended to from now on
       return history;
     }
     const out: HistoryLine[] = [];
@@ -74,7 +82,7 @@ export class ShortTermMemory {
       }
     }
     // rewritten without it, or the next turn's lines would be appended to the torn one's bytes
-    if (torn) await writeAtomically(path.join(this.dir, HISTORY), toLines(out));
+    if (torn) await this.historyFile.replace(toLines(out));
     this.lastRun = out.at(-1)?.runId ?? null;
     return out.map(({ role, content }) => ({ role, content }));
   }
@@ -88,11 +96,16 @@ export class ShortTermMemory {
     return this.lastRun === runId;
   }
 
-  /** A finished turn's messages, appended to both transcripts side by side (the turn's `done` waits for them). */
-  async saveTurn(runId: string, messages: readonly ChatMessage[]): Promise<void> {
+  /**
+   * A finished turn's messages, appended to both transcripts side by side (the turn's `done` waits
+   * for them). After a turn that ran anything but the model (`workUntouched` false) the files are
+   * opened again by path: a command may have removed or replaced the readable transcript.
+   */
+  async saveTurn(runId: string, messages: readonly ChatMessage[], opts: { workUntouched?: boolean } = {}): Promise<void> {
     this.lastRun = runId;
     const lines = messages.map((m) => ({ ...m, runId }));
-    await Promise.all([appendTo(path.join(this.dir, HISTORY), toLines(lines)), appendTo(path.join(this.memoryDir, TRANSCRIPT), toMarkdown(messages))]);
+    if (opts.workUntouched !== true) void Promise.all([this.historyFile.reopen(), this.transcriptFile.reopen()]);
+    await Promise.all([this.historyFile.append(toLines(lines)), this.transcriptFile.append(toMarkdown(messages))]);
   }
 
   /**
@@ -101,13 +114,10 @@ export class ShortTermMemory {
    * listing is recent); reads the notes only when something changed.
    */
   async snapshot(sessionId: string, opts: { workUntouched?: boolean } = {}): Promise<SnapshotParams | null> {
-    const [stats, fileManifest] = await Promise.all([
-      Promise.all(NOTE_FILES.map((f) => stat(path.join(this.memoryDir, f)).catch(() => null))), // null: not written yet
-      this.manifest(opts.workUntouched === true),
-    ]);
-    const key = JSON.stringify([stats.map((s) => (s ? [s.size, s.mtimeMs] : null)), fileManifest]);
+    const { notes, files: fileManifest } = await this.look(opts.workUntouched === true);
+    const key = JSON.stringify([notes, fileManifest]);
     if (key === this.sentKey) return null;
-    const contents = await Promise.all(NOTE_FILES.map((f, i) => (stats[i] ? readFile(path.join(this.memoryDir, f), 'utf8').catch(() => null) : null)));
+    const contents = await Promise.all(NOTE_FILES.map((f, i) => (notes[i] ? readFile(path.join(this.memoryDir, f), 'utf8').catch(() => null) : null)));
     const shortTermMemory: Record<string, string> = {};
     NOTE_FILES.forEach((f, i) => {
       if (contents[i] !== null) shortTermMemory[f] = contents[i]!;
@@ -116,13 +126,16 @@ export class ShortTermMemory {
     return { sessionId, checkpoint: null, shortTermMemory, conversationState: null, fileManifest };
   }
 
-  private async manifest(untouched: boolean): Promise<{ path: string; size: number }[]> {
-    const last = this.lastManifest;
-    if (untouched && last && performance.now() - last.at < MANIFEST_MAX_AGE_MS) return last.files;
+  private async look(untouched: boolean): Promise<{ notes: NoteStat[]; files: { path: string; size: number }[] }> {
+    const last = this.lastLook;
+    if (untouched && last && performance.now() - last.at < LOOK_MAX_AGE_MS) return last;
     const at = performance.now();
-    const files = await manifest(this.workDir);
-    this.lastManifest = { files, at };
-    return files;
+    const [notes, files] = await Promise.all([
+      Promise.all(NOTE_FILES.map((f) => stat(path.join(this.memoryDir, f)).then((s): NoteStat => [s.size, s.mtimeMs], () => null))), // null: not written yet
+      manifest(this.workDir),
+    ]);
+    this.lastLook = { notes, files, at };
+    return this.lastLook;
   }
 
   /** The next snapshot goes out whatever it holds (the control plane it was sent to may not have stored the last). */
@@ -136,11 +149,12 @@ export class ShortTermMemory {
    */
   async restore(snapshot: SnapshotParams | null, history: readonly ChatMessage[]): Promise<void> {
     const notes = Object.entries(snapshot?.shortTermMemory ?? {}).filter(([name]) => (NOTE_FILES as readonly string[]).includes(name));
+    this.lastLook = null;
     await Promise.all([
       ...notes.map(([name, content]) => writeAtomically(path.join(this.memoryDir, name), content)),
       // a new session has no history to write: its first turn creates both files
       ...(history.length
-        ? [writeAtomically(path.join(this.memoryDir, TRANSCRIPT), toMarkdown(history)), writeAtomically(path.join(this.dir, HISTORY), toLines(history))]
+        ? [this.transcriptFile.replace(toMarkdown(history)), this.historyFile.replace(toLines(history))]
         : []),
     ]);
   }

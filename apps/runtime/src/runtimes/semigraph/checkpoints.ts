@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import type { LlmMessage } from '@semibot/llm';
 import path from 'node:path';
 import type { GraphState } from './state.js';
-import { appendTo, writeAtomically } from '../../atomic-write.js';
+import { AppendFile } from '../../atomic-write.js';
 
 /** checkpoints a compaction keeps; the log holds at most twice as many */
 const KEEP = 10;
@@ -25,6 +25,7 @@ const LEGACY_DIR = 'checkpoints';
  */
 export class CheckpointStore {
   private readonly file: string;
+  private readonly log: AppendFile;
   /** the run of each line of the log, oldest first: a run without one is answered without a read */
   private runs: string[] = [];
   /** file names of the legacy directory, oldest first */
@@ -35,6 +36,7 @@ export class CheckpointStore {
 
   constructor(private readonly sessionDir: string) {
     this.file = path.join(sessionDir, CHECKPOINT_LOG);
+    this.log = new AppendFile(this.file);
     this.ready = this.load();
   }
 
@@ -48,7 +50,7 @@ export class CheckpointStore {
     const { lines, torn } = parseLines(text);
     this.runs = lines.map((l) => l.state.runId);
     // rewritten without the torn line, or the next append would be glued to its bytes
-    if (torn) await writeAtomically(this.file, lines.map((l) => `${l.line}\n`).join(''));
+    if (torn) await this.log.replace(lines.map((l) => `${l.line}\n`).join(''));
   }
 
   /** Resolves once the checkpoint is in the log (the graph moves on only then). */
@@ -64,12 +66,12 @@ export class CheckpointStore {
   private async write(runId: string, line: string): Promise<void> {
     await this.ready;
     if (this.runs.length < 2 * KEEP) {
-      await appendTo(this.file, line);
+      await this.log.append(line);
       this.runs.push(runId);
       return;
     }
     const kept = (await readFile(this.file, 'utf8')).split('\n').filter(Boolean).slice(-(KEEP - 1));
-    await writeAtomically(this.file, `${kept.map((l) => `${l}\n`).join('')}${line}`);
+    await this.log.replace(`${kept.map((l) => `${l}\n`).join('')}${line}`);
     this.runs = [...this.runs.slice(-(KEEP - 1)), runId];
   }
 

@@ -1,0 +1,79 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AppendFile } from './atomic-write.js';
+
+const dirs: string[] = [];
+const fileIn = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'append-'));
+  dirs.push(dir);
+  return path.join(dir, 'log.jsonl');
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** descriptors of this process open on `file` (Linux: /proc/self/fd) */
+const openOn = (file: string) =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(file);
+    } catch {
+      return false;
+    }
+  }).length;
+
+describe('AppendFile', () => {
+  it('creates the file and keeps appends in call order, however many are in flight', async () => {
+    const file = fileIn();
+    const log = new AppendFile(file);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => log.append(`${i}\n`)));
+    expect(readFileSync(file, 'utf8')).toBe(Array.from({ length: 200 }, (_, i) => `${i}\n`).join(''));
+    expect(openOn(file)).toBe(1); // one descriptor, kept for the next append
+  });
+
+  it('replaces the content atomically and appends to the new file afterwards', async () => {
+    const file = fileIn();
+    const log = new AppendFile(file);
+    await log.append('old\n');
+    void log.replace('new\n');
+    await log.append('more\n');
+    expect(readFileSync(file, 'utf8')).toBe('new\nmore\n');
+  });
+
+  it('after reopen, appends to whatever file is at the path now', async () => {
+    const file = fileIn();
+    const log = new AppendFile(file);
+    await log.append('a\n');
+    rmSync(file);
+    await log.append('lost\n'); // still the removed file's descriptor: why callers reopen after a command ran
+    await log.reopen();
+    await log.append('b\n');
+    expect(readFileSync(file, 'utf8')).toBe('b\n');
+    writeFileSync(file, 'replaced\n');
+    await log.reopen();
+    await log.append('c\n');
+    expect(readFileSync(file, 'utf8')).toBe('replaced\nc\n');
+  });
+
+  it('gives its descriptor back once left idle', async () => {
+    const file = fileIn();
+    const log = new AppendFile(file, 50);
+    await log.append('a\n');
+    expect(openOn(file)).toBe(1);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(openOn(file)).toBe(0);
+    await log.append('b\n');
+    expect(readFileSync(file, 'utf8')).toBe('a\nb\n');
+  });
+
+  it('fails an append whose file cannot be opened, and the next one tries again', async () => {
+    const dir = path.join(path.dirname(fileIn()), 'not-yet');
+    const log = new AppendFile(path.join(dir, 'log'));
+    await expect(log.append('x\n')).rejects.toMatchObject({ code: 'ENOENT' });
+    mkdirSync(dir);
+    await log.append('ok\n');
+    expect(readFileSync(path.join(dir, 'log'), 'utf8')).toBe('ok\n');
+  });
+});
