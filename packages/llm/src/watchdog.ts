@@ -12,13 +12,22 @@ export class IdleWatchdog {
   /** True once the watchdog (not the caller) aborted the stream. */
   fired = false;
   /** Abort signal for the SDK call: the caller's signal or the watchdog, whichever fires first. */
-  readonly signal: AbortSignal;
+  readonly signal: AbortSignal = this.controller.signal;
+  private readonly userSignal: AbortSignal | undefined;
+  private readonly onUserAbort = () => this.controller.abort(this.userSignal?.reason);
 
+  /**
+   * The caller's signal is followed with one listener (removed at `stop`) rather than
+   * AbortSignal.any: ~30 µs of the plane's event loop per model call on Node 20 (CPU profile of
+   * 200 turns starting at once), and its combined signals live on until collected.
+   */
   constructor(
     private readonly idleMs: number,
     userSignal: AbortSignal | undefined,
   ) {
-    this.signal = userSignal ? AbortSignal.any([userSignal, this.controller.signal]) : this.controller.signal;
+    this.userSignal = userSignal;
+    if (userSignal?.aborted) this.controller.abort(userSignal.reason);
+    else userSignal?.addEventListener('abort', this.onUserAbort, { once: true });
   }
 
   /** Starts watching; call once the response has started (before that the SDK timeout applies). */
@@ -34,6 +43,7 @@ export class IdleWatchdog {
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.userSignal?.removeEventListener('abort', this.onUserAbort);
   }
 
   private arm(ms: number): void {
