@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { setPriority } from 'node:os';
 import type { PGlite, PGliteOptions, Transaction } from '@electric-sql/pglite';
 import { copyTree } from './copy-tree.js';
 import { refillSpare, takeSpare } from './pglite-template.js';
@@ -31,6 +32,23 @@ type WasmModule = NonNullable<PGliteOptions['pgliteWasmModule']>;
 const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } }).WebAssembly;
 
 const SPARE_REFILL_DELAY_MS = 3_000;
+/**
+ * This thread's nice value (Linux: setpriority on the calling thread alone; elsewhere it would
+ * apply to the whole process, so it is left alone). Each statement the main thread posts wakes this
+ * thread, and at equal priority the scheduler let the woken thread take the core the event loop was
+ * on: the main thread stalled for the statement's ~1 ms (postMessage p90 0.9 ms against p50 35 µs,
+ * warm turns) with every stream it relays. One step down, the relay keeps its core and admission
+ * waits a little instead (npm run bench, 200 streams, alternating runs: p99 15–29 ms at nice 5 or
+ * 10 against 18–48 ms at 0; bench/README, 2026-12-06 night).
+ */
+const THREAD_NICE = 5;
+if (process.platform === 'linux') {
+  try {
+    setPriority(THREAD_NICE);
+  } catch {
+    // not permitted here: the database runs at the process's priority
+  }
+}
 const port = parentPort!;
 const dataDir = workerData.dataDir as string | null;
 const seedFrom = workerData.seedFrom as string | null;
