@@ -29,7 +29,14 @@ describe('wire schemas', () => {
     const frames: unknown[] = [
       text(1),
       { type: 'batch', messages: [text(1), text(2)] },
-      { type: 'batch', messages: [text(1), { type: 'heartbeat', activeSessions: 0, activeRuns: 0 }] }, // mixed: zod
+      // mixed: the other messages by their schema, one by one
+      { type: 'batch', messages: [text(1), { type: 'heartbeat', activeSessions: 0, activeRuns: 0 }] },
+      { type: 'batch', messages: [text(1), { type: 'heartbeat', activeSessions: 0, activeRuns: 0, junk: 1 }, text(2, { junk: 2 })] },
+      { type: 'batch', messages: [{ ...text(3), event: { type: 'done', runId: 'r', status: 'completed' } }, text(4)] },
+      { type: 'batch', messages: [text(1), { type: 'heartbeat', activeSessions: -1, activeRuns: 0 }] },
+      { type: 'batch', messages: [text(1), { type: 'sse_event', sessionId: 's', runId: 'r', attempt: 1, seq: 2, event: { type: 'run', runId: 'r' } }] },
+      { type: 'batch', messages: [text(1), { type: 'nonsense' }] },
+      { type: 'batch', messages: Array.from({ length: 1001 }, (_, i) => text(i + 1)) },
       text(1, { junk: 1 }), // an unknown key: zod strips it
       { ...text(1), event: { type: 'text', runId: 'r', text: 't', junk: 1 } },
       // refused either way
@@ -55,6 +62,10 @@ describe('wire schemas', () => {
       if (fast.ok && slow.ok) expect(fast.value, raw).toEqual(slow.value);
     }
     expect(parsePlaneFrame('{"type":"batch","messages":[').ok).toBe(false);
+    // the mixed batches a busy plane sends are taken, other messages stripped as zod strips them
+    const mixed = parsePlaneFrame(JSON.stringify(frames[2]));
+    expect(mixed.ok && mixed.value).toEqual({ type: 'batch', messages: [text(1), { type: 'heartbeat', activeSessions: 0, activeRuns: 0 }] });
+    expect(parsePlaneFrame(JSON.stringify(frames[4])).ok).toBe(true);
   });
 
   it('keeps `run` and `resync` for the control plane: a plane cannot forge them', () => {

