@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppendFile } from './atomic-write.js';
 
 const dirs: string[] = [];
@@ -66,6 +66,23 @@ describe('AppendFile', () => {
     expect(openOn(file)).toBe(0);
     await log.append('b\n');
     expect(readFileSync(file, 'utf8')).toBe('a\nb\n');
+  });
+
+  it('holds no more descriptors than its cap across all files, closing the least recently appended', async () => {
+    const saved = AppendFile.maxOpen;
+    AppendFile.maxOpen = 3;
+    try {
+      const files = Array.from({ length: 6 }, () => fileIn());
+      const logs = files.map((f) => new AppendFile(f));
+      const open = () => files.reduce((n, f) => n + openOn(f), 0);
+      for (const [i, log] of logs.entries()) await log.append(`${i}\n`);
+      await vi.waitFor(() => expect(open()).toBe(3));
+      await Promise.all(logs.map((l) => l.append('again\n'))); // all at once
+      await vi.waitFor(() => expect(open()).toBeLessThanOrEqual(3));
+      files.forEach((f, i) => expect(readFileSync(f, 'utf8')).toBe(`${i}\nagain\n`));
+    } finally {
+      AppendFile.maxOpen = saved;
+    }
   });
 
   it('fails an append whose file cannot be opened, and the next one tries again', async () => {

@@ -15,6 +15,11 @@ export function writeAtomically(file: string, content: string): Promise<void> {
 /** A file left unappended this long gives its descriptor back (a plane may host thousands of quiet sessions). */
 const IDLE_CLOSE_MS = 30_000;
 
+/** Descriptors open at once across all AppendFiles; opening one more closes the least recently appended. */
+const MAX_OPEN = 512;
+/** the AppendFiles holding a descriptor, least recently appended first */
+const holding = new Set<AppendFile>();
+
 /**
  * A file appended to through a descriptor kept open between appends: one thread-pool round trip
  * per append (the write) where appendFile takes three (open, write, close) — each a wake-up of a
@@ -25,6 +30,8 @@ const IDLE_CLOSE_MS = 30_000;
  * or renamed over would otherwise keep receiving appends through the old descriptor).
  */
 export class AppendFile {
+  /** at most this many descriptors open across all files (a busy plane's thousands of sessions) */
+  static maxOpen = MAX_OPEN;
   private fd: number | null = null;
   private tail: Promise<void> = Promise.resolve();
   private idle: NodeJS.Timeout | null = null;
@@ -36,7 +43,9 @@ export class AppendFile {
 
   append(text: string): Promise<void> {
     return this.then(async () => {
-      const fd = this.fd ?? (this.fd = await openForAppend(this.path));
+      const fd = this.fd ?? (this.fd = await this.open());
+      holding.delete(this);
+      holding.add(this);
       try {
         await writeAll(fd, Buffer.from(text));
       } catch (err) {
@@ -66,6 +75,20 @@ export class AppendFile {
     return next;
   }
 
+  /** Counted from the moment it is asked for, so that opens in flight together keep to the cap. */
+  private open(): Promise<number> {
+    for (const victim of holding) {
+      if (holding.size < AppendFile.maxOpen) break;
+      holding.delete(victim); // closed once its appends in flight are written
+      void victim.reopen();
+    }
+    holding.add(this);
+    return openForAppend(this.path).catch((err: unknown) => {
+      holding.delete(this);
+      throw err;
+    });
+  }
+
   private closeWhenIdle(): void {
     if (this.idle) this.idle.refresh();
     else (this.idle = setTimeout(() => void this.reopen(), this.idleCloseMs)).unref();
@@ -76,6 +99,7 @@ export class AppendFile {
     this.idle = null;
     const fd = this.fd;
     this.fd = null;
+    holding.delete(this);
     return fd === null ? Promise.resolve() : new Promise((resolve) => close(fd, () => resolve()));
   }
 }
