@@ -111,7 +111,7 @@ export class ShortTermMemory {
   /**
    * The snapshot to hand over, or null when it would hold what the last one did. Stats the notes
    * and lists the work directory (unless `workUntouched`: the turn ran only the model, and the last
-   * listing is recent); reads the notes only when something changed.
+   * look is recent); reads the notes only when something changed.
    */
   async snapshot(sessionId: string, opts: { workUntouched?: boolean } = {}): Promise<SnapshotParams | null> {
     const { notes, files: fileManifest } = await this.look(opts.workUntouched === true);
