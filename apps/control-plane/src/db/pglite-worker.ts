@@ -37,9 +37,9 @@ const SPARE_REFILL_DELAY_MS = 3_000;
  * apply to the whole process, so it is left alone). Each statement the main thread posts wakes this
  * thread, and at equal priority the scheduler let the woken thread take the core the event loop was
  * on: the main thread stalled for the statement's ~1 ms (postMessage p90 0.9 ms against p50 35 µs,
- * warm turns) with every stream it relays. At a lower priority the relay keeps its core more often and admission
- * waits a little instead (npm run bench, 200 streams, alternating runs: p99 15–29 ms at nice 5 or
- * 10 against 18–48 ms at 0; bench/README, 2026-12-06 night).
+ * warm turns) with every stream it relays. At a lower priority the relay keeps its core more often
+ * and admission waits a little instead (npm run bench, 200 streams, alternating runs: p99 15–29 ms
+ * at nice 5 or 10 against 18–48 ms at 0; bench/README, 2026-12-06 night).
  */
 const THREAD_NICE = 5;
 if (process.platform === 'linux') {
