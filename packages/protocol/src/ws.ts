@@ -240,22 +240,24 @@ export function parsePlaneFrame(raw: string): { ok: true; value: PlaneFrame } | 
  * batch a busy plane sends mixes the tokens of many streams with a few other events (a step, a
  * usage report, a `done`), and zod's parse of the whole batch for their sake cost a 50-message
  * frame 60 µs on the control plane's event loop against 39 µs now, its JSON.parse included (2-core
- * EPYC VM, warm JIT). Null when the envelope or a
- * message is off: the whole frame then goes through zod, for the same verdict and error as before.
+ * EPYC VM, warm JIT). A batch of text alone is returned as parsed, uncopied. Null when the envelope
+ * or a message is off: the whole frame then goes through zod, for the same verdict and error.
  */
 function batchByMessage(json: unknown): PlaneFrame | null {
   const o = json as { type?: unknown; messages?: unknown } | null;
   if (o?.type !== 'batch' || !Array.isArray(o.messages) || !hasExactly(o, 2) || o.messages.length < 1 || o.messages.length > MAX_BATCH_MESSAGES) return null;
-  const messages: PlaneToControl[] = [];
-  for (const m of o.messages as unknown[]) {
-    if (isTextEventMsg(m)) messages.push(m as PlaneToControl);
-    else {
-      const one = PlaneToControl.safeParse(m);
-      if (!one.success) return null;
-      messages.push(one.data);
+  let messages: PlaneToControl[] | null = null; // a copy, made at the first message zod returns anew
+  const given = o.messages as unknown[];
+  for (let i = 0; i < given.length; i++) {
+    if (isTextEventMsg(given[i])) {
+      messages?.push(given[i] as PlaneToControl);
+      continue;
     }
+    const one = PlaneToControl.safeParse(given[i]);
+    if (!one.success) return null;
+    (messages ??= given.slice(0, i) as PlaneToControl[]).push(one.data);
   }
-  return { type: 'batch', messages };
+  return messages ? { type: 'batch', messages } : (o as PlaneFrame);
 }
 
 /**
