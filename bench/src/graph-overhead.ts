@@ -129,40 +129,41 @@ async function snapshotCost(dir: string): Promise<GraphOverhead['snapshotMs']> {
 const CONCURRENT_SESSIONS = 50;
 const SAVE_ROUNDS = 20;
 
-async function checkpointCpu(dir: string): Promise<number> {
-  const stores = Array.from({ length: CONCURRENT_SESSIONS }, (_, i) => new CheckpointStore(path.join(dir, `cpu-${i}`)));
-  // a finished no-tool turn's checkpoint: its question and a ~300-character answer
-  const answer = 'word '.repeat(60);
-  const stateOf = (runId: string) => ({
-    ...initialState({ sessionId: 's', runId, messages: [{ role: 'user' as const, content: 'a question' }, { role: 'assistant' as const, content: answer }] }),
-    node: 'done' as const,
-    answer,
-  });
-  await Promise.all(stores.map((s) => s.save(stateOf('warm-up'))));
+// a finished no-tool turn: its question and a ~300-character answer
+const ANSWER = 'word '.repeat(60);
+const TURN = [
+  { role: 'user' as const, content: 'a question' },
+  { role: 'assistant' as const, content: ANSWER },
+];
+const finishedState = (sessionId: string, runId: string) => ({ ...initialState({ sessionId, runId, messages: [...TURN] }), node: 'done' as const, answer: ANSWER });
+
+/** CPU µs (this process, all threads) per call of `step` when each session runs it at once, SAVE_ROUNDS times (after one warm-up round). */
+async function cpuPerConcurrentStep<S>(sessions: S[], step: (s: S, runId: string) => Promise<unknown>): Promise<number> {
+  await Promise.all(sessions.map((s) => step(s, 'warm-up')));
   const before = process.cpuUsage();
-  for (let r = 0; r < SAVE_ROUNDS; r++) await Promise.all(stores.map((s, i) => s.save(stateOf(`r${r}-${i}`))));
+  for (let r = 0; r < SAVE_ROUNDS; r++) await Promise.all(sessions.map((s, i) => step(s, `r${r}-${i}`)));
   const used = process.cpuUsage(before);
-  return Math.round((used.user + used.system) / (CONCURRENT_SESSIONS * SAVE_ROUNDS));
+  return Math.round((used.user + used.system) / (sessions.length * SAVE_ROUNDS));
 }
 
-async function turnEndCpu(dir: string): Promise<number> {
-  const sessions = Array.from({ length: CONCURRENT_SESSIONS }, (_, i) => {
-    const sessionDir = path.join(dir, `turn-end-${i}`);
-    return { id: `s${i}`, checkpoints: new CheckpointStore(sessionDir), memory: new ShortTermMemory(sessionDir) };
-  });
-  const answer = 'word '.repeat(60);
-  const endTurn = async (s: (typeof sessions)[number], runId: string) => {
-    const messages = [{ role: 'user' as const, content: 'a question' }, { role: 'assistant' as const, content: answer }];
-    await s.checkpoints.save({ ...initialState({ sessionId: s.id, runId, messages }), node: 'done', answer });
-    await s.memory.saveTurn(runId, messages);
-    await s.memory.snapshot(s.id, { workUntouched: true });
-  };
-  await Promise.all(sessions.map((s) => endTurn(s, 'warm-up')));
-  const before = process.cpuUsage();
-  for (let r = 0; r < SAVE_ROUNDS; r++) await Promise.all(sessions.map((s, i) => endTurn(s, `r${r}-${i}`)));
-  const used = process.cpuUsage(before);
-  return Math.round((used.user + used.system) / (CONCURRENT_SESSIONS * SAVE_ROUNDS));
-}
+const checkpointCpu = (dir: string) =>
+  cpuPerConcurrentStep(
+    Array.from({ length: CONCURRENT_SESSIONS }, (_, i) => new CheckpointStore(path.join(dir, `cpu-${i}`))),
+    (store, runId) => store.save(finishedState('s', runId)),
+  );
+
+const turnEndCpu = (dir: string) =>
+  cpuPerConcurrentStep(
+    Array.from({ length: CONCURRENT_SESSIONS }, (_, i) => {
+      const sessionDir = path.join(dir, `turn-end-${i}`);
+      return { id: `s${i}`, checkpoints: new CheckpointStore(sessionDir), memory: new ShortTermMemory(sessionDir) };
+    }),
+    async (s, runId) => {
+      await s.checkpoints.save(finishedState(s.id, runId));
+      await s.memory.saveTurn(runId, TURN);
+      await s.memory.snapshot(s.id, { workUntouched: true });
+    },
+  );
 
 export async function measureGraphOverhead(turns: number): Promise<GraphOverhead> {
   const nodes = ROUNDS * 3 + 1;
