@@ -84,6 +84,13 @@ describe('AppendFile', () => {
     }
   });
 
+  it('caps descriptors at a quarter of the open-file limit (64 to 8192), enough for 200 busy sessions here', () => {
+    const limit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))![1]);
+    expect(AppendFile.maxOpen).toBe(Math.max(64, Math.min(8192, Math.floor(limit / 4))));
+    // three files per session (checkpoint log and both transcripts): below this, every append reopened one
+    if (limit >= 2400) expect(AppendFile.maxOpen).toBeGreaterThanOrEqual(600);
+  });
+
   it('fails an append whose file cannot be opened, and the next one tries again', async () => {
     const dir = path.join(path.dirname(fileIn()), 'not-yet');
     const log = new AppendFile(path.join(dir, 'log'));

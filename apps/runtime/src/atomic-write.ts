@@ -1,4 +1,4 @@
-import { close, open, rename, write, writeFile } from 'node:fs';
+import { close, open, readFileSync, rename, write, writeFile } from 'node:fs';
 
 /**
  * Writes a temporary file and renames it over `file`, so a reader (or a plane that died midway)
@@ -15,8 +15,26 @@ export function writeAtomically(file: string, content: string): Promise<void> {
 /** A file left unappended this long gives its descriptor back (a plane may host thousands of quiet sessions). */
 const IDLE_CLOSE_MS = 30_000;
 
-/** Descriptors open at once across all AppendFiles; opening one more closes the least recently appended. */
-const MAX_OPEN = 512;
+/**
+ * Descriptors open at once across all AppendFiles (opening one more closes the least recently
+ * appended): a quarter of the process's open-file limit, the rest left to sockets, child
+ * processes' pipes and the like, and at most 8192. The cap must cover the files that busy sessions
+ * append to in turn — least recently used is the worst policy for a cyclic pattern: at a fixed 512,
+ * 200 sessions streaming at once (three files each) reopened a file and closed another for three
+ * appends in four (strace of the plane, npm run bench at 200 streams).
+ */
+const MAX_OPEN = Math.max(64, Math.min(8192, Math.floor(openFileLimit() / 4)));
+
+/** The soft limit on open files (Node raised it to the hard one at start); a modest guess without /proc. */
+function openFileLimit(): number {
+  try {
+    const limit = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (limit) return Number(limit[1]);
+  } catch {
+    // not Linux: no /proc
+  }
+  return 2048;
+}
 /** the AppendFiles holding a descriptor, least recently appended first */
 const holding = new Set<AppendFile>();
 
