@@ -109,7 +109,12 @@ export class EventLog {
     this.ringSize = opts.ringSize ?? 1024;
     this.blockSize = opts.blockSize ?? 1000;
     const delayMs = opts.flushDelayMs ?? 50;
-    this.writer = new WriteBehind((rows: StoredEvent[]) => insertEvents(opts.db, rows), {
+    this.writer = new WriteBehind(async (rows: StoredEvent[]) => {
+      await insertEvents(opts.db, rows);
+      // stored: the ring keeps the event, not its JSON (made again if a replay from the ring needs
+      // it); kept, it would outlive the young generation and be copied into the old one per token
+      for (const e of rows) e.json = undefined;
+    }, {
       what: 'event log',
       logger: opts.logger,
       delayMs,

@@ -5,7 +5,6 @@ import { eventJson, type StoredEvent } from '../store/events.js';
 /** A slow client that lets this much pile up is cut off; it can resume with Last-Event-ID. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
-const frames = new WeakMap<StoredEvent, string>();
 let open = 0;
 
 /** SSE connections open right now (metrics). */
@@ -13,14 +12,23 @@ export function openSseCount(): number {
   return open;
 }
 
+/**
+ * The event framed last and its frame. An event reaches all of its connections in one synchronous
+ * loop (EventLog.deliver), so one slot is enough for every connection to share one serialisation.
+ * A frame kept per event (a WeakMap entry) lived as long as the event stayed in its session's ring:
+ * ~150 bytes more per token that every young-generation collection copied and then promoted — the
+ * control plane's scavenges were its longest pauses under load (bench/README, 2026-12-06, late).
+ */
+let framed: StoredEvent | null = null;
+let frame = '';
+
 /** One serialisation per event, shared by every connection that relays it. */
 export function frameOf(e: StoredEvent): string {
-  let f = frames.get(e);
-  if (f === undefined) {
-    f = `id: ${e.id}\nevent: ${e.event.type}\ndata: ${eventJson(e)}\n\n`;
-    frames.set(e, f);
+  if (e !== framed) {
+    frame = `id: ${e.id}\nevent: ${e.event.type}\ndata: ${eventJson(e)}\n\n`;
+    framed = e;
   }
-  return f;
+  return frame;
 }
 
 export interface SseStream {
