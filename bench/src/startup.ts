@@ -83,7 +83,8 @@ function spares(): string[] {
   return readdirSync(dir).filter((n) => n.endsWith('.spare')).map((n) => path.join(dir, n));
 }
 
-async function waitForSpare(timeoutMs: number): Promise<void> {
+/** Until a spare copy of the template exists again (a start that took one makes the next), or `timeoutMs`. */
+export async function waitForSpare(timeoutMs: number): Promise<void> {
   const end = performance.now() + timeoutMs;
   while (spares().length === 0 && performance.now() < end) await sleep(50);
 }
