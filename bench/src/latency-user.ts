@@ -4,12 +4,17 @@ import { expectComplete, type BenchContext } from './context.js';
 import type { LoadClient } from './load-client.js';
 import type { ControlPlaneProc, MockProc } from './platform.js';
 import { childPids } from './procs.js';
-import { productMessage } from './requests.js';
+import { baselineChat, productMessage } from './requests.js';
+import type { RequestSpec } from './sse-client.js';
 
 /**
  * The user every latency and throughput figure runs as: one execution plane hosting one session
  * per concurrent stream, each session warmed by a first turn (plane-side session start and
- * history load happen there, not inside a measured stream).
+ * history load happen there, not inside a measured stream). A second round runs every session at
+ * once, and as many requests straight to the mock: the load client then holds as many kept-alive
+ * connections to each as the largest level needs, so no level's first pass opens connections the
+ * later passes reuse (with the first round alone, 145 of the 200 streams of the first pass were new
+ * TCP connections to the control plane, and that pass was the slowest of three in 9 runs of 14).
  */
 export async function prepareLatencyUser(cfg: BenchConfig, client: LoadClient, mock: MockProc, cp: ControlPlaneProc): Promise<BenchContext> {
   const maxStreams = Math.max(cfg.throughput.streams, ...cfg.latency.map((l) => l.streams));
@@ -28,6 +33,10 @@ export async function prepareLatencyUser(cfg: BenchConfig, client: LoadClient, m
     cfg.jobTimeoutMs + 5_000,
   );
   expectComplete(warm, 1, 'warm-up');
+  const job = (requests: RequestSpec[], dialect: 'semibot' | 'openai') =>
+    client.run({ type: 'streams', requests, dialect, stamped: false, timeoutMs: cfg.jobTimeoutMs, concurrency: requests.length }, cfg.jobTimeoutMs + 5_000);
+  expectComplete(await job(sessions.map((id) => productMessage(cp.url, user.auth, id, '/echo warm')), 'semibot'), 1, 'connection warm-up');
+  expectComplete(await job(sessions.map(() => baselineChat(mock.url, '/echo warm')), 'openai'), 1, 'baseline connection warm-up');
   const planePid = childPids(cp.pid).find((pid) => !before.has(pid));
   if (planePid === undefined) throw new Error('the latency user has no execution plane');
   return { cfg, client, mock, cp, user, sessions, planePid };
