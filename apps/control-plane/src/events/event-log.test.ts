@@ -9,6 +9,7 @@ import { createSession, reserveEventIds } from '../store/sessions.js';
 import { createUserWithOrg } from '../store/users.js';
 import type { StoredEvent } from '../store/events.js';
 import { EventLog } from './event-log.js';
+import { frameOf } from './sse.js';
 
 const logger = pino({ level: 'silent' });
 const RUN = '11111111-1111-4111-8111-111111111111';
@@ -44,6 +45,20 @@ describe('EventLog', () => {
     const { got } = await collect(log, s, 0);
     expect(got.map((e) => (e.event as { text: string }).text)).toEqual(Array.from({ length: 11 }, (_, i) => `t${i}`));
     for (let i = 1; i < got.length; i++) expect(got[i]!.id).toBeGreaterThan(got[i - 1]!.id);
+    await log.close();
+  });
+
+  it('keeps a stored event in its ring without its JSON, and frames it again for a replay', async () => {
+    const log = new EventLog({ db, logger, retention: 1000 });
+    const s = await newSession();
+    for (let i = 0; i < 3; i++) log.append(s, text(`t${i}`));
+    await log.flush();
+    const { got } = await collect(log, s, 0);
+    expect(got).toHaveLength(3);
+    for (const e of got) expect(e.json).toBeUndefined(); // stored: the ring does not hold it twice
+    expect(got.map((e) => frameOf(e))).toEqual(
+      got.map((e, i) => `id: ${e.id}\nevent: text\ndata: {"type":"text","runId":"${RUN}","text":"t${i}"}\n\n`),
+    );
     await log.close();
   });
 
