@@ -274,8 +274,9 @@ async function runOnly(
   if (unknown.length) throw new Error(`--only: unknown phase ${unknown.join(', ')} (known: ${known.join(', ')})`);
   const ctx = await t.run('latency user warm-up', () => prepareLatencyUser(cfg, client, mock, cp));
   // a fresh home's control plane copies the next spare database 3 s after ready (pglite-template.ts),
-  // two files at a time: on a loaded 2-core VM that went on for ~5 s, into the first measured phase
-  // (the full run has measured other things by then). Measured here only once it is made.
+  // two files at a time: ~3 s on a loaded 2-core VM, past the warm-up when the machine is slower
+  // still (it was, with a tracer attached). Measured here only once it is made (the full run has
+  // measured other things by then).
   await new Promise((r) => setTimeout(r, Math.max(0, cp.spawnedAt + 4_000 - performance.now())));
   await waitForSpare(20_000);
   if (names.has('graph')) say(formatGraph(await t.run('graph overhead', () => measureGraphOverhead(100))));
