@@ -21,22 +21,12 @@ export async function prepareLatencyUser(cfg: BenchConfig, client: LoadClient, m
   const user = await newUser(cp.url);
   const sessions = await newSessions(cp.url, user, maxStreams);
   const before = new Set(childPids(cp.pid));
-  const warm = await client.run(
-    {
-      type: 'streams',
-      requests: sessions.map((id) => productMessage(cp.url, user.auth, id, '/echo warm')),
-      dialect: 'semibot',
-      stamped: false,
-      timeoutMs: cfg.jobTimeoutMs,
-      concurrency: 20,
-    },
-    cfg.jobTimeoutMs + 5_000,
-  );
-  expectComplete(warm, 1, 'warm-up');
-  const job = (requests: RequestSpec[], dialect: 'semibot' | 'openai') =>
-    client.run({ type: 'streams', requests, dialect, stamped: false, timeoutMs: cfg.jobTimeoutMs, concurrency: requests.length }, cfg.jobTimeoutMs + 5_000);
-  expectComplete(await job(sessions.map((id) => productMessage(cp.url, user.auth, id, '/echo warm')), 'semibot'), 1, 'connection warm-up');
-  expectComplete(await job(sessions.map(() => baselineChat(mock.url, '/echo warm')), 'openai'), 1, 'baseline connection warm-up');
+  const job = (requests: RequestSpec[], dialect: 'semibot' | 'openai', concurrency: number) =>
+    client.run({ type: 'streams', requests, dialect, stamped: false, timeoutMs: cfg.jobTimeoutMs, concurrency }, cfg.jobTimeoutMs + 5_000);
+  const turns = () => sessions.map((id) => productMessage(cp.url, user.auth, id, '/echo warm'));
+  expectComplete(await job(turns(), 'semibot', 20), 1, 'warm-up');
+  expectComplete(await job(turns(), 'semibot', sessions.length), 1, 'connection warm-up');
+  expectComplete(await job(sessions.map(() => baselineChat(mock.url, '/echo warm')), 'openai', sessions.length), 1, 'baseline connection warm-up');
   const planePid = childPids(cp.pid).find((pid) => !before.has(pid));
   if (planePid === undefined) throw new Error('the latency user has no execution plane');
   return { cfg, client, mock, cp, user, sessions, planePid };
