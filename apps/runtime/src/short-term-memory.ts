@@ -32,8 +32,9 @@ type NoteStat = [size: number, mtimeMs: number] | null;
  * are appended to, and a snapshot (for a plane that loses its disk) holds only what the control
  * plane cannot rebuild from its stored messages — the notes and the work directory's manifest —
  * and is not sent at all when they have not changed (`npm run bench`, long session: a turn late in
- * a 300-turn session had cost 3–5× an early one). Reads and writes are asynchronous: the plane's
- * one event loop relays every other session's tokens meanwhile (see checkpoints.ts).
+ * a 300-turn session had cost 3–5× an early one). Reads, listings and whole-file writes are
+ * asynchronous: the plane's one event loop relays every other session's tokens meanwhile; an append
+ * of a turn's lines is a plain write (atomic-write.ts says why).
  */
 export class ShortTermMemory {
   readonly workDir: string;

@@ -21,7 +21,8 @@ const LEGACY_DIR = 'checkpoints';
  * was against a plane that dies (neither is fsynced: both survive a process, not a kernel); a line
  * torn by a death mid-write is dropped when the log is loaded, and the log rewritten without it.
  *
- * Asynchronous on purpose: a plane serves many sessions on one event loop (see short-term-memory.ts).
+ * Loading and compaction are asynchronous (a plane serves many sessions on one event loop); an
+ * append is a plain write of one line (see AppendFile).
  */
 export class CheckpointStore {
   private readonly file: string;
