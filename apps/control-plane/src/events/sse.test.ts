@@ -1,6 +1,8 @@
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../store/events.js';
-import { frameOf } from './sse.js';
+import { frameOf, openSse, type SseStream } from './sse.js';
 
 const text = (id: number, t: string): StoredEvent => ({ sessionId: 's', id, event: { type: 'text', runId: 'r', text: t } });
 
@@ -21,5 +23,85 @@ describe('frameOf', () => {
     e.json = undefined;
     frameOf(text(4, 'd'));
     expect(frameOf(e)).toBe(first);
+  });
+});
+
+describe('openSse on the wire', () => {
+  /** A server whose every request is answered by `respond` through openSse; raw bytes back from a TCP client. */
+  async function serve(respond: (sse: SseStream) => void) {
+    const counts = { responseWrites: 0 };
+    const server = http.createServer((_req, res) => {
+      const write = res.write.bind(res) as (chunk: string) => boolean;
+      res.write = ((chunk: string) => (counts.responseWrites++, write(chunk))) as typeof res.write;
+      respond(openSse(res, { heartbeatMs: 0 }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const exchange = (request: string, until: (bytes: string) => boolean) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+        let bytes = '';
+        socket.on('data', (d) => {
+          bytes += d.toString('latin1');
+          if (until(bytes)) (socket.destroy(), resolve(bytes));
+        });
+        socket.on('end', () => resolve(bytes));
+        socket.on('error', reject);
+      });
+    return { port, exchange, counts, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+  const get = (version: string) => `GET /events HTTP/${version}\r\nHost: x\r\n\r\n`;
+  const frame = (id: number, t: string) => frameOf(text(id, t));
+
+  it('sends the frames of one tick as one chunk, each tick its own, then the last chunk', async () => {
+    const s = await serve((sse) => {
+      sse.send(text(1, 'a'));
+      sse.send(text(2, 'b'));
+      setTimeout(() => (sse.send(text(3, 'c')), setTimeout(() => sse.end(), 5)), 5);
+    });
+    const bytes = await s.exchange(get('1.1'), (b) => b.endsWith('0\r\n\r\n'));
+    await s.close();
+    const body = bytes.slice(bytes.indexOf('\r\n\r\n') + 4);
+    const chunk = (payload: string) => `${Buffer.byteLength(payload).toString(16)}\r\n${payload}\r\n`;
+    expect(bytes).toMatch(/^HTTP\/1.1 200 OK\r\n[^]*transfer-encoding: chunked\r\n/i);
+    expect(body).toBe(chunk(': connected\n\n') + chunk(frame(1, 'a') + frame(2, 'b')) + chunk(frame(3, 'c')) + '0\r\n\r\n');
+    expect(s.counts.responseWrites).toBe(1); // the frames were framed here and written to the socket
+  });
+
+  it('keeps a kept-alive connection usable for the next request after the stream ends', async () => {
+    let n = 0;
+    const s = await serve((sse) => {
+      sse.send(text(++n, `turn ${n}`));
+      sse.end();
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const read = () =>
+      new Promise<{ body: string; socket: unknown }>((resolve, reject) => {
+        http.get({ port: s.port, host: '127.0.0.1', path: '/events', agent }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ body, socket: res.socket }));
+        }).on('error', reject);
+      });
+    const first = await read();
+    const second = await read();
+    agent.destroy();
+    await s.close();
+    expect(first.body).toBe(`: connected\n\n${frame(1, 'turn 1')}`);
+    expect(second.body).toBe(`: connected\n\n${frame(2, 'turn 2')}`);
+    expect(second.socket).toBe(first.socket);
+  });
+
+  it('writes through the response when it frames no chunks (an HTTP/1.0 client)', async () => {
+    const s = await serve((sse) => {
+      sse.send(text(1, 'a'));
+      setTimeout(() => sse.end(), 5);
+    });
+    const bytes = await s.exchange(get('1.0'), () => false);
+    await s.close();
+    expect(bytes).not.toMatch(/transfer-encoding/i);
+    expect(s.counts.responseWrites).toBe(2);
+    expect(bytes.slice(bytes.indexOf('\r\n\r\n') + 4)).toBe(`: connected\n\n${frame(1, 'a')}`);
   });
 });
