@@ -105,3 +105,27 @@ describe('openSse on the wire', () => {
     expect(bytes.slice(bytes.indexOf('\r\n\r\n') + 4)).toBe(`: connected\n\n${frame(1, 'a')}`);
   });
 });
+
+describe('openSse and a client that stops reading', () => {
+  it('cuts the stream off once what piles up passes its bound, instead of buffering without end', async () => {
+    const held: { stream?: SseStream } = {};
+    const server = http.createServer((_req, res) => (held.stream = openSse(res, { heartbeatMs: 0 })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = net.connect((server.address() as AddressInfo).port, '127.0.0.1', () => client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    client.pause(); // reads nothing: the kernel's buffers fill, then the socket's own
+    while (!held.stream) await new Promise((r) => setTimeout(r, 5));
+    const stream = held.stream;
+    const big = 'x'.repeat(64 * 1024);
+    let sent = 0;
+    // bounded: 100 MiB at most, far past the 8 MiB bound and what loopback buffers hold
+    for (let i = 1; i <= 1600 && !stream.closed; i++) {
+      stream.send(text(i, big));
+      sent++;
+      await new Promise((r) => setImmediate(r));
+    }
+    client.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    expect(stream.closed).toBe(true);
+    expect(sent).toBeLessThan(1600);
+  });
+});
