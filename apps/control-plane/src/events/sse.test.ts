@@ -93,6 +93,23 @@ describe('openSse on the wire', () => {
     expect(second.socket).toBe(first.socket);
   });
 
+  it('answers pipelined requests in order: a response that does not own the socket yet writes through the response', async () => {
+    let n = 0;
+    const s = await serve((sse) => {
+      const id = ++n;
+      sse.send(text(id, `request ${id}`));
+      setTimeout(() => (sse.send(text(id + 10, `later ${id}`)), sse.end()), 5 * (3 - id)); // the second ends first
+    });
+    const bytes = await s.exchange(get('1.1') + get('1.1'), (b) => b.split('0\r\n\r\n').length === 3);
+    await s.close();
+    const [first, second] = bytes.split(/HTTP\/1.1 200 OK\r\n/).slice(1).map((r) => r.slice(r.indexOf('\r\n\r\n') + 4));
+    const chunk = (payload: string) => `${Buffer.byteLength(payload).toString(16)}\r\n${payload}\r\n`;
+    expect(first).toBe(chunk(': connected\n\n') + chunk(frame(1, 'request 1')) + chunk(frame(11, 'later 1')) + '0\r\n\r\n');
+    const body = second!.split('\r\n').filter((_, i) => i % 2 === 1).join(''); // the second's chunks, however Node grouped them
+    expect(body).toBe(`: connected\n\n${frame(2, 'request 2')}${frame(12, 'later 2')}`);
+    expect(s.counts.responseWrites).toBe(4); // the first's ': connected'; the second's, and its two ticks through the response
+  });
+
   it('writes through the response when it frames no chunks (an HTTP/1.0 client)', async () => {
     const s = await serve((sse) => {
       sse.send(text(1, 'a'));
