@@ -16,7 +16,7 @@ function dockerUnavailable(): string | null {
     return null;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
-    const why = e.code === 'ENOENT' ? 'the docker command is not installed' : (e.stderr?.toString().trim().split('\n')[0] ?? e.message);
+    const why = e.code === 'ENOENT' ? 'the docker command is not installed' : (e.stderr?.toString().trim().split('\n')[0] || e.message);
     return `no Docker engine here: ${why} (.ci/run installs docker.io and starts dockerd)`;
   }
 }
