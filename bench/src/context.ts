@@ -3,6 +3,7 @@ import type { BenchConfig } from './config.js';
 import type { StreamsReport } from './client.js';
 import type { LoadClient } from './load-client.js';
 import type { ControlPlaneProc, MockProc } from './platform.js';
+import type { RelayChain } from './hop-floor.js';
 
 /** What every measurement gets: the processes under test and the load client. */
 export interface BenchContext {
@@ -15,6 +16,8 @@ export interface BenchContext {
   sessions: string[];
   /** pid of the latency user's execution plane */
   planePid: number;
+  /** two bare proxies in front of the mock: the floor under each latency level (hop-floor.ts) */
+  relays: RelayChain;
 }
 
 /**

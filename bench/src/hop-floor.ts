@@ -23,6 +23,48 @@ export interface HopFloor {
 }
 
 const relayEntry = fileURLToPath(new URL('./hop-relay.js', import.meta.url));
+const proxyEntry = fileURLToPath(new URL('./hop-proxy.js', import.meta.url));
+
+/** Starts a relay process in front of `port`; resolves with the port it listens on. */
+async function spawnHop(entry: string, port: number, kids: ChildProcess[]): Promise<number> {
+  // stdin stays open while this process lives: a relay whose stdin ends exits (hop-proxy.ts)
+  const kid = spawn(process.execPath, [entry, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  kids.push(kid);
+  return new Promise<number>((resolve, reject) => {
+    kid.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    kid.once('exit', (code) => reject(new Error(`hop relay exited with ${code}`)));
+  });
+}
+
+export interface RelayChain {
+  /** the model's base URL through both proxies (ends in /v1, like the mock's) */
+  url: string;
+  pids: number[];
+  stop(): void;
+}
+
+/**
+ * The same floor under each latency level's own load: two bare TCP proxies (hop-proxy.ts) between
+ * the load client and the mock, streamed through with the baseline's requests, concurrency and
+ * client. What they add over the direct baseline is what two processes that only pass bytes on
+ * cost per token at that load on this machine — the product's two hops, less all of its work.
+ */
+export async function relayChain(modelUrl: string): Promise<RelayChain> {
+  const target = new URL(modelUrl);
+  const kids: ChildProcess[] = [];
+  const stop = () => {
+    for (const k of kids) k.kill();
+  };
+  process.once('exit', stop);
+  try {
+    let port = Number(target.port);
+    for (let i = 0; i < 2; i++) port = await spawnHop(proxyEntry, port, kids);
+    return { url: `http://127.0.0.1:${port}${target.pathname}`, pids: kids.map((k) => k.pid!), stop };
+  } catch (err) {
+    stop();
+    throw err;
+  }
+}
 
 export async function hopFloor(o: { messages: number; gapMs: number }): Promise<HopFloor> {
   const oneWayUs: Summary[] = [];
@@ -51,14 +93,7 @@ async function through(relays: number, messages: number, gapMs: number): Promise
   const kids: ChildProcess[] = [];
   try {
     let port = (sink.address() as net.AddressInfo).port;
-    for (let i = 0; i < relays; i++) {
-      const kid = spawn(process.execPath, [relayEntry, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      kids.push(kid);
-      port = await new Promise<number>((resolve, reject) => {
-        kid.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-        kid.once('exit', (code) => reject(new Error(`hop relay exited with ${code}`)));
-      });
-    }
+    for (let i = 0; i < relays; i++) port = await spawnHop(relayEntry, port, kids);
     const source = net.connect(port, '127.0.0.1');
     source.setNoDelay(true);
     await new Promise<void>((r) => source.once('connect', () => r()));

@@ -11,3 +11,5 @@ const server = net.createServer((s) => {
   s.on('data', (d) => next.write(d));
 });
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as net.AddressInfo).port}\n`));
+// the bench that started this relay is gone (its end of stdin closed): so is the relay
+process.stdin.on('end', () => process.exit(0)).resume();

@@ -4,6 +4,7 @@ import { expectComplete, type BenchContext } from './context.js';
 import type { LoadClient } from './load-client.js';
 import type { ControlPlaneProc, MockProc } from './platform.js';
 import { childPids } from './procs.js';
+import { relayChain } from './hop-floor.js';
 import { baselineChat, productMessage } from './requests.js';
 import type { RequestSpec } from './sse-client.js';
 
@@ -15,6 +16,7 @@ import type { RequestSpec } from './sse-client.js';
  * connections to each as the largest level needs, so no level's first pass opens connections the
  * later passes reuse (with the first round alone, 145 of the 200 streams of the first pass were new
  * TCP connections to the control plane, and that pass was the slowest of three in 9 runs of 14).
+ * The same goes for the two bare proxies each level is also streamed through (the floor).
  */
 export async function prepareLatencyUser(cfg: BenchConfig, client: LoadClient, mock: MockProc, cp: ControlPlaneProc): Promise<BenchContext> {
   const maxStreams = Math.max(cfg.throughput.streams, ...cfg.latency.map((l) => l.streams));
@@ -29,5 +31,7 @@ export async function prepareLatencyUser(cfg: BenchConfig, client: LoadClient, m
   expectComplete(await job(sessions.map(() => baselineChat(mock.url, '/echo warm')), 'openai', sessions.length), 1, 'baseline connection warm-up');
   const planePid = childPids(cp.pid).find((pid) => !before.has(pid));
   if (planePid === undefined) throw new Error('the latency user has no execution plane');
-  return { cfg, client, mock, cp, user, sessions, planePid };
+  const relays = await relayChain(mock.url);
+  expectComplete(await job(sessions.map(() => baselineChat(relays.url, '/echo warm')), 'openai', sessions.length), 1, 'relay connection warm-up');
+  return { cfg, client, mock, cp, user, sessions, planePid, relays };
 }

@@ -9,7 +9,9 @@ import { cpuMs } from './procs.js';
  * Token-to-client latency. The mock stamps every `/ts` token with its emit time (µs, wall clock);
  * the client subtracts it from the time the frame arrived. The baseline reads the same mock
  * directly with the same client and concurrency, so clock offsets and the client's own cost cancel
- * out of the difference ("added latency").
+ * out of the difference ("added latency"). The same requests are also streamed through two bare
+ * TCP proxies (hop-floor.ts, relayChain): what two hops that do nothing but pass bytes on add at
+ * the same load, beside what the product's two add.
  */
 
 export interface LatencyFigure {
@@ -17,6 +19,11 @@ export interface LatencyFigure {
   baselineMs: Summary;
   productMs: Summary;
   addedMs: { p50: number; p99: number; max: number };
+  /**
+   * The floor at this load: the baseline's requests through two bare proxies, less the baseline
+   * (same pass, same client and concurrency); `cpuUsPerToken` is both proxies' CPU together.
+   */
+  bareRelays: { relayedMs: Summary; addedMs: { p50: number; p99: number; max: number }; cpuUsPerToken: number };
   /**
    * The same without each stream's first and last 10 % of tokens: the relay alone, without the
    * run's start-up and finish work landing on the control plane at the same time. Not the headline.
@@ -32,7 +39,7 @@ export interface LatencyFigure {
    * the median p99: on 2 shared cores identical passes ranged 25–124 ms at 200 streams, so one pass
    * says little on its own.
    */
-  passes: { p50: number; p99: number }[];
+  passes: { p50: number; p99: number; bareRelaysP99: number }[];
   /** product response body bytes / text frames, and the text frames' own average size */
   bytesPerTextToken: number;
   textFrameBytes: number;
@@ -67,21 +74,21 @@ export async function tokenLatencyPasses(ctx: BenchContext, level: LatencyLevel,
   const figures: LatencyFigure[] = [];
   for (let i = 0; i < passes; i++) figures.push(await tokenLatency(ctx, level));
   const median = [...figures].sort((a, b) => a.addedMs.p99 - b.addedMs.p99)[Math.floor((figures.length - 1) / 2)]!;
-  return { ...median, passes: figures.map((f) => ({ p50: f.addedMs.p50, p99: f.addedMs.p99 })) };
+  return { ...median, passes: figures.map((f) => ({ p50: f.addedMs.p50, p99: f.addedMs.p99, bareRelaysP99: f.bareRelays.addedMs.p99 })) };
 }
 
 async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Promise<LatencyFigure> {
   const content = `/ts ${level.tokens} ${level.delayMs}`;
   const tokens = level.streams * level.tokens;
   const cpu0 = cpuNow(ctx);
-  const baseline = await streamsJob(
-    ctx,
-    Array.from({ length: level.streams }, () => baselineChat(ctx.mock.url, content)),
-    'openai',
-    level.streams,
-    true,
-  );
+  const direct = (url: string) => Array.from({ length: level.streams }, () => baselineChat(url, content));
+  const baseline = await streamsJob(ctx, direct(ctx.mock.url), 'openai', level.streams, true);
   expectComplete(baseline, level.tokens, `baseline ${level.streams} streams`);
+  const cpuBaseline = cpuNow(ctx);
+  const relaysCpu0 = ctx.relays.pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  const relayed = await streamsJob(ctx, direct(ctx.relays.url), 'openai', level.streams, true);
+  expectComplete(relayed, level.tokens, `two bare relays ${level.streams} streams`);
+  const relaysCpu = ctx.relays.pids.reduce((sum, pid) => sum + cpuMs(pid), 0) - relaysCpu0;
   const cpu1 = cpuNow(ctx);
   const product = await streamsJob(
     ctx,
@@ -99,13 +106,14 @@ async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Promise<Lat
     plane: us(cpu1.plane, cpu2.plane),
     mock: us(cpu1.mock, cpu2.mock),
     client: us(cpu1.client, cpu2.client),
-    baselineMock: us(cpu0.mock, cpu1.mock),
-    baselineClient: us(cpu0.client, cpu1.client),
+    baselineMock: us(cpu0.mock, cpuBaseline.mock),
+    baselineClient: us(cpu0.client, cpuBaseline.client),
   };
   const ms = (rs: typeof product.results) => rs.flatMap((r) => r.latenciesUs).map((us) => us / 1000);
   const middle = (rs: typeof product.results) =>
     rs.flatMap((r) => r.latenciesUs.slice(Math.floor(r.latenciesUs.length * 0.1), Math.ceil(r.latenciesUs.length * 0.9))).map((us) => us / 1000);
   const baselineMs = summarize(ms(baseline.results));
+  const relayedMs = summarize(ms(relayed.results));
   const productMs = summarize(ms(product.results));
   const steadyBaseline = summarize(middle(baseline.results));
   const steadyProduct = summarize(middle(product.results));
@@ -122,6 +130,7 @@ async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Promise<Lat
     baselineMs,
     productMs,
     addedMs: difference(productMs, baselineMs),
+    bareRelays: { relayedMs, addedMs: difference(relayedMs, baselineMs), cpuUsPerToken: (relaysCpu * 1000) / tokens },
     firstTokenMs: {
       product: summarize(product.results.map((r) => r.firstTextMs!)),
       baseline: summarize(baseline.results.map((r) => r.firstTextMs!)),

@@ -104,6 +104,7 @@ async function run(): Promise<void> {
     latency.push(await t.run(`latency ${level.streams} streams`, () => tokenLatencyPasses(ctx, level, cfg.latencyPasses)));
     const a = latency.at(-1)!.addedMs;
     say(`${level.streams} streams: added p50 ${ms(a.p50)} ms, p99 ${ms(a.p99)} ms (passes' p99 ${formatPasses(latency.at(-1)!)} ms)`);
+    say(formatBareRelays(latency.at(-1)!));
   }
 
   const throughput = await t.run('relay throughput', () => relayThroughput(ctx));
@@ -257,6 +258,8 @@ function formatLongSession(l: LongSessionFigure): string {
 }
 
 const formatPasses = (f: LatencyFigure) => f.passes.map((p) => ms(p.p99)).join(', ');
+const formatBareRelays = (f: LatencyFigure) =>
+  `  two bare relays, same load: add p50 ${ms(f.bareRelays.addedMs.p50)} ms, p99 ${ms(f.bareRelays.addedMs.p99)} ms (passes' p99 ${f.passes.map((p) => ms(p.bareRelaysP99)).join(', ')} ms), ${ms(f.bareRelays.cpuUsPerToken)} µs CPU/token`;
 
 const formatGraph = (g: Awaited<ReturnType<typeof measureGraphOverhead>>) =>
   `graph: ${g.semigraphDiskUs.p50} µs/node (disk checkpoints), LangGraph.js ${g.langgraphMemorySaverUs.p50} µs/node; CPU per checkpoint ${g.checkpointCpuUs} µs, per turn end ${g.turnEndCpuUs} µs; snapshot with ${g.snapshotMs.files} files ${g.snapshotMs.afterToolTurn} ms after a tool turn, ${g.snapshotMs.afterModelOnlyTurn} ms after a model-only one`;
@@ -294,6 +297,7 @@ async function runOnly(
     for (const level of cfg.latency.filter((l) => !levels || levels.has(l.streams))) {
       const f = await t.run(`latency ${level.streams} streams`, () => tokenLatencyPasses(ctx, level, cfg.latencyPasses));
       say(`${level.streams} streams: added p50 ${ms(f.addedMs.p50)} ms, p99 ${ms(f.addedMs.p99)} ms (passes' p99 ${formatPasses(f)} ms); steady ${ms(f.steady.addedMs.p50)} / ${ms(f.steady.addedMs.p99)} ms`);
+      say(formatBareRelays(f));
       say(`  request → first token p50/p99: product ${ms(f.firstTokenMs.product.p50)}/${ms(f.firstTokenMs.product.p99)} ms, baseline ${ms(f.firstTokenMs.baseline.p50)}/${ms(f.firstTokenMs.baseline.p99)} ms`);
       const c = f.cpuUsPerToken;
       say(`  CPU µs/token: control plane ${ms(c.controlPlane)} (main ${ms(c.controlPlaneMain)}), plane ${ms(c.plane)}, mock ${ms(c.mock)}, client ${ms(c.client)}; baseline mock ${ms(c.baselineMock)}, client ${ms(c.baselineClient)}`);

@@ -96,6 +96,13 @@ export function rows(f: Figures): Row[] {
       target: '—',
       ok: null,
     });
+    const b = l.bareRelays;
+    out.push({
+      metric: '  floor, same load: two bare TCP relays add p50 / p99',
+      value: `${ms(b.addedMs.p50)} / ${ms(b.addedMs.p99)} ms${l.passes.length > 1 ? ` (passes: ${l.passes.map((p) => ms(p.bareRelaysP99)).join(', ')})` : ''}`,
+      target: '—',
+      ok: null,
+    });
     if (s === 1) {
       const h = f.hopFloor.twoHopsAddedUs;
       out.push({ metric: '  floor: two bare Node relays add, p50 / p99', value: `${ms(h.p50 / 1000)} / ${ms(h.p99 / 1000)} ms`, target: '—', ok: null });
