@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +7,20 @@ import { describe, expect, it } from 'vitest';
 // `npm test` runs the benchmark in miniature so it cannot rot: every measurement runs against the
 // real processes and the table comes out. The figures themselves are not judged here.
 const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** pids of this machine's processes whose command line contains `what` (Linux /proc) */
+function processesRunning(what: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(what);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
 
 describe('npm run bench --smoke', () => {
   it('measures everything against the real product and prints the table', async () => {
@@ -19,6 +34,7 @@ describe('npm run bench --smoke', () => {
     for (const row of [
       'added token latency, 1 stream, p50 / p99',
       'added token latency, 2 streams, p50 / p99',
+      'floor, same load: two bare TCP relays add p50 / p99',
       'warm turn overhead, p50 / max',
       'control plane start → ready',
       'restart on a populated home',
@@ -34,6 +50,9 @@ describe('npm run bench --smoke', () => {
       expect(out).toContain(row);
     }
     expect(out).toMatch(/machine: .+cores/);
+    // a figure per level, and the floor's bare proxies gone with the run (nothing else starts them)
+    expect(out.match(/floor, same load: two bare TCP relays add p50 \/ p99 +-?[\d.]+ \/ -?[\d.]+ ms/g)).toHaveLength(2);
+    expect(processesRunning('bench/dist/hop-proxy.js')).toEqual([]);
     expect(out).not.toContain('results:'); // the smoke run writes nothing
   }, 90_000);
 });
