@@ -71,10 +71,11 @@ const streamsJob = (ctx: BenchContext, requests: RequestSpec[], dialect: Dialect
 
 /** `passes` runs of a level, one after another; returns the pass with the median added p99. */
 export async function tokenLatencyPasses(ctx: BenchContext, level: LatencyLevel, passes: number): Promise<LatencyFigure> {
-  // The mock closes a connection idle for 30 s; in a full run the streams of the larger levels
-  // wait that long after the warm-up, and a request sent on a kept-alive connection just as that
-  // close came through the two proxies failed ("socket hang up"). An unmeasured round at this
-  // level's concurrency first, straight and through the proxies, hands the passes fresh ones.
+  // The mock closes a connection idle for 30 s, and in a full run the larger levels' connections
+  // idle about that long after the warm-up: one stream of the 200-stream level's relayed pass was
+  // lost with "socket hang up" (most likely a request sent as that close came back through the
+  // proxies). An unmeasured round at this level's concurrency, straight and through the proxies,
+  // hands the passes fresh connections.
   for (const url of [ctx.mock.url, ctx.relays.url]) {
     const warm = Array.from({ length: level.streams }, () => baselineChat(url, '/echo warm'));
     expectComplete(await streamsJob(ctx, warm, 'openai', level.streams, false), 1, `connection warm-up, ${level.streams} streams`);
