@@ -1,6 +1,7 @@
 import { SemibotError, type ErrorCode, type ExecutionMode, type FinalRunStatus, type RunStatus, type RunUsage, type RuntimeType } from '@semibot/protocol';
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Db, type Queryable } from '../db/db.js';
+import { StatementBatcher } from '../db/statement-batcher.js';
 
 export type { RunUsage } from '@semibot/protocol';
 export interface Run {
@@ -78,7 +79,8 @@ export interface SubmitResult {
  * with what delivery needs in the same round trip: each statement costs ~0.5 ms or more on
  * embedded PGlite, and store → claim → load were three of them on every turn's way to its first
  * token. Two racing claims are settled by runs_one_running: the loser is stored as queued. The
- * statement lives in the database as semibot_submit_run (migration 007), so its plan is cached.
+ * statement lives in the database as semibot_submit_run (migration 013), so its plan is cached;
+ * turns submitted together go as one semibot_submit_runs statement (015).
  */
 export async function submitMessage(
   db: Db,
@@ -104,17 +106,91 @@ async function insertRun(
 ): Promise<SubmitResult> {
   // ids chosen here, so the run and its message go in one statement (atomic on its own: no
   // BEGIN/COMMIT round trips on the hot path of every message)
-  const runId = randomUUID();
-  const messageId = randomUUID();
-  const [row] = await db.query<{ r: { run: Row; delivery: Delivery | null } | null }>(
-    'SELECT semibot_submit_run($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS r',
-    [runId, input.orgId, input.userId, input.sessionId, input.idempotencyKey, input.requestId ?? null, messageId, input.content,
-      claim !== null, claim?.owner ?? null, claim?.ms ?? 0],
-  );
+  const turn: NewTurn = { ...input, requestId: input.requestId ?? null, runId: randomUUID(), messageId: randomUUID(), claim };
+  const stored = await turnStatements(db).submit.call(turn);
   // null: the session is deleted (or not the org's); the caller may have checked it from a cache
-  if (!row?.r) throw new SemibotError('NOT_FOUND', 'session not found', 404);
-  const run = toRun(row.r.run);
-  return { run, messageId, duplicate: false, ...(run.status === 'running' ? { delivery: row.r.delivery } : {}) };
+  if (!stored) throw new SemibotError('NOT_FOUND', 'session not found', 404);
+  const run = toRun(stored.run);
+  return { run, messageId: turn.messageId, duplicate: false, ...(run.status === 'running' ? { delivery: stored.delivery } : {}) };
+}
+
+interface NewTurn {
+  runId: string;
+  messageId: string;
+  orgId: string;
+  userId: string;
+  sessionId: string;
+  content: string;
+  idempotencyKey: string | null;
+  requestId: string | null;
+  claim: Lease | null;
+}
+type StoredTurn = { run: Row; delivery: Delivery | null } | null;
+
+interface RunEnd {
+  runId: string;
+  status: FinalRunStatus;
+  error: { code: ErrorCode; message: string } | null;
+  usage: RunUsage | null;
+  answer: string;
+  /** the attempt that ends it (fencing); null: whichever attempt is current */
+  attempt: number | null;
+}
+type EndedRun = { run: Row; queuedBehind: boolean } | null;
+
+/**
+ * A turn's two statements, batched when they queue up (db/statement-batcher.ts): many turns at
+ * once go as one semibot_submit_runs / semibot_finalize_runs statement (migration 015), a lone one
+ * through the one-turn function. One batcher pair per database.
+ */
+const batchers = new WeakMap<Db, { submit: StatementBatcher<NewTurn, StoredTurn>; finalize: StatementBatcher<RunEnd, EndedRun> }>();
+
+function turnStatements(db: Db) {
+  let b = batchers.get(db);
+  if (!b) {
+    // embedded PGlite runs one statement at a time; a server's pool runs several
+    const concurrency = db.kind === 'pglite' ? 1 : 4;
+    b = {
+      submit: new StatementBatcher({ one: (t) => submitOne(db, t), many: (ts) => submitMany(db, ts), key: (t) => t.sessionId, max: 50, concurrency }),
+      finalize: new StatementBatcher({ one: (e) => finalizeOne(db, e), many: (es) => finalizeMany(db, es), key: (e) => e.runId, max: 50, concurrency }),
+    };
+    batchers.set(db, b);
+  }
+  return b;
+}
+
+async function submitOne(q: Queryable, t: NewTurn): Promise<StoredTurn> {
+  const [row] = await q.query<{ r: StoredTurn }>('SELECT semibot_submit_run($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS r', [
+    t.runId, t.orgId, t.userId, t.sessionId, t.idempotencyKey, t.requestId, t.messageId, t.content,
+    t.claim !== null, t.claim?.owner ?? null, t.claim?.ms ?? 0,
+  ]);
+  return row?.r ?? null;
+}
+
+async function submitMany(q: Queryable, ts: NewTurn[]): Promise<StoredTurn[]> {
+  const items = ts.map((t) => ({
+    run_id: t.runId, org: t.orgId, usr: t.userId, session: t.sessionId, key: t.idempotencyKey, request: t.requestId, message: t.messageId,
+    content: t.content, claim: t.claim !== null, owner: t.claim?.owner ?? null, lease_ms: t.claim?.ms ?? 0,
+  }));
+  const [row] = await q.query<{ r: NonNullable<StoredTurn>[] }>('SELECT semibot_submit_runs($1) AS r', [JSON.stringify(items)]);
+  const byRun = new Map((row?.r ?? []).map((s) => [s.run.id as string, s]));
+  return ts.map((t) => byRun.get(t.runId) ?? null);
+}
+
+async function finalizeOne(q: Queryable, e: RunEnd): Promise<EndedRun> {
+  const [row] = await q.query<{ r: EndedRun }>('SELECT semibot_finalize_run($1, $2, $3, $4, $5, $6, $7) AS r', [
+    e.runId, e.status, e.error?.code ?? null, e.error?.message ?? null, e.usage ? JSON.stringify(e.usage) : null, e.answer, e.attempt,
+  ]);
+  return row?.r ?? null;
+}
+
+async function finalizeMany(q: Queryable, es: RunEnd[]): Promise<EndedRun[]> {
+  const items = es.map((e) => ({
+    run_id: e.runId, status: e.status, code: e.error?.code ?? null, message: e.error?.message ?? null, usage: e.usage, answer: e.answer, attempt: e.attempt,
+  }));
+  const [row] = await q.query<{ r: NonNullable<EndedRun>[] }>('SELECT semibot_finalize_runs($1) AS r', [JSON.stringify(items)]);
+  const byRun = new Map((row?.r ?? []).map((x) => [x.run.id as string, x]));
+  return es.map((e) => byRun.get(e.runId) ?? null);
 }
 
 async function findByIdempotencyKey(q: Queryable, sessionId: string, key: string): Promise<SubmitResult | null> {
@@ -200,26 +276,11 @@ export async function getRunById(q: Queryable, id: string): Promise<Run | null> 
  * message is inserted only if the run was still running). Returns null when the run was not
  * running any more (finalised elsewhere), so a late or duplicate `done` changes nothing.
  * `queuedBehind` tells whether the session had a queued run when this one ended. The statement is
- * semibot_finalize_run (migration 007).
+ * semibot_finalize_run (migration 008), or semibot_finalize_runs for runs that end together (015).
  */
-export async function finalizeRun(
-  q: Queryable,
-  input: {
-    runId: string;
-    status: FinalRunStatus;
-    error: { code: ErrorCode; message: string } | null;
-    usage: RunUsage | null;
-    answer: string;
-    /** the attempt that ends it (fencing); null: whichever attempt is current */
-    attempt: number | null;
-  },
-): Promise<(Run & { queuedBehind: boolean }) | null> {
-  const [row] = await q.query<{ r: { run: Row; queuedBehind: boolean } | null }>(
-    'SELECT semibot_finalize_run($1, $2, $3, $4, $5, $6, $7) AS r',
-    [input.runId, input.status, input.error?.code ?? null, input.error?.message ?? null,
-      input.usage ? JSON.stringify(input.usage) : null, input.answer, input.attempt],
-  );
-  return row?.r ? { ...toRun(row.r.run), queuedBehind: row.r.queuedBehind } : null;
+export async function finalizeRun(db: Db, end: RunEnd): Promise<(Run & { queuedBehind: boolean }) | null> {
+  const ended = await turnStatements(db).finalize.call(end);
+  return ended ? { ...toRun(ended.run), queuedBehind: ended.queuedBehind } : null;
 }
 
 /** Sessions that have queued or running work: what start-up recovery must look at. */

@@ -141,6 +141,50 @@ for (const backend of testDatabases) {
       await expect(submit('after delete')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     });
 
+    it('stores and ends turns that arrive together in batches, each answered as it would be alone', async () => {
+      // a Db of its own: the batchers are per database object, and this one counts the statements
+      const statements: string[] = [];
+      const counted: Db = { ...db, query: (sql, params) => (statements.push(sql), db.query(sql, params)) };
+      const t = await tenant();
+      const sessions = [t.session];
+      for (let i = 0; i < 11; i++) sessions.push(await createSession(db, { orgId: t.org.id, userId: t.user.id, agentId: t.agent.id, title: null, runtimeType: null }));
+      const gone = await createSession(db, { orgId: t.org.id, userId: t.user.id, agentId: t.agent.id, title: null, runtimeType: null });
+      await db.query('UPDATE sessions SET deleted_at = now() WHERE id = $1', [gone.id]);
+      const submit = (sessionId: string, content: string) =>
+        submitMessage(counted, { orgId: t.org.id, userId: t.user.id, sessionId, content, idempotencyKey: null, claim: { owner: 'r', ms: 60_000 } });
+
+      const all = await Promise.allSettled([
+        ...sessions.map((s, i) => submit(s.id, `m${i}`)),
+        submit(gone.id, 'to a deleted session'),
+        submit(sessions[3]!.id, 'second of its session'), // never in one batch with its session's first
+        submit(sessions[5]!.id, 'a NUL \u0000 no text column takes'), // fails its batch: the others are stored anyway
+      ]);
+      const ok = all.slice(0, 12).map((r) => (r.status === 'fulfilled' ? r.value : null));
+      expect(ok.every((r, i) => r?.run.status === 'running' && r.delivery?.content === `m${i}` && r.delivery.agent.id === t.agent.id)).toBe(true);
+      expect(all[12]).toMatchObject({ status: 'rejected', reason: { code: 'NOT_FOUND' } });
+      expect(all[13]).toMatchObject({ status: 'fulfilled', value: { run: { status: 'queued' } } });
+      expect(all[14]!.status).toBe('rejected');
+      expect(statements.filter((s) => s.includes('semibot_submit_runs(')).length).toBeGreaterThan(0);
+      expect(statements.filter((s) => s.includes('semibot_submit_run(')).length).toBeLessThan(all.length);
+      expect((await listMessages(db, t.org.id, sessions[5]!.id)).map((m) => m.content)).toEqual(['m5']);
+
+      const runs = ok.map((r) => r!.run);
+      const ended = await Promise.all([
+        ...runs.map((r, i) => finalizeRun(counted, { runId: r.id, status: 'completed', error: null, usage: { tokensIn: i, tokensOut: 1, calls: 1 }, answer: `a${i}`, attempt: 1 })),
+        finalizeRun(counted, { runId: runs[0]!.id, status: 'failed', error: null, usage: null, answer: 'twice', attempt: 1 }),
+        finalizeRun(counted, { runId: runs[1]!.id, status: 'failed', error: null, usage: null, answer: 'old attempt', attempt: 7 }),
+      ]);
+      expect(ended.slice(0, 12).map((r) => r?.status)).toEqual(runs.map(() => 'completed'));
+      expect(ended[3]!.queuedBehind).toBe(true);
+      expect(ended[4]!.queuedBehind).toBe(false);
+      expect(ended.slice(12)).toEqual([null, null]);
+      expect(statements.filter((s) => s.includes('semibot_finalize_runs(')).length).toBeGreaterThan(0);
+      expect((await getRun(db, t.org.id, runs[6]!.id))?.usage).toEqual({ tokensIn: 6, tokensOut: 1, calls: 1 });
+      for (const [i, s] of sessions.entries()) {
+        expect((await listMessages(db, t.org.id, s.id)).filter((m) => m.role !== 'user' || !m.content.startsWith('second')).map((m) => m.content)).toEqual([`m${i}`, `a${i}`]);
+      }
+    });
+
     it('takes a run over when its lease expires, fencing the old attempt out', async () => {
       const t = await tenant();
       const submitted = await submitMessage(db, { orgId: t.org.id, userId: t.user.id, sessionId: t.session.id, content: 'x', idempotencyKey: null, claim: { owner: 'a', ms: 150 } });
