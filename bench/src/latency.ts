@@ -33,7 +33,12 @@ export interface LatencyFigure {
    * Request → first text frame of each stream, product and baseline: what a stream waits before
    * it streams at all (200 runs admitted together queue somewhere; this says how long).
    */
-  firstTokenMs: { product: Summary; baseline: Summary };
+  firstTokenMs: {
+    product: Summary;
+    baseline: Summary;
+    /** POST → the run's `run` frame: admission (message and run stored, the run started) */
+    productRunFrame: Summary;
+  };
   /**
    * Added p50 / p99 of every pass at this level, in run order. The figure itself is the pass with
    * the median p99: on 2 shared cores identical passes ranged 25–124 ms at 200 streams, so one pass
@@ -143,6 +148,7 @@ async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Promise<Lat
     firstTokenMs: {
       product: summarize(product.results.map((r) => r.firstTextMs!)),
       baseline: summarize(baseline.results.map((r) => r.firstTextMs!)),
+      productRunFrame: summarize(product.results.map((r) => r.runFrameMs!)),
     },
     steady: { baselineMs: steadyBaseline, productMs: steadyProduct, addedMs: difference(steadyProduct, steadyBaseline) },
     bytesPerTextToken: bytes / frames,

@@ -298,7 +298,7 @@ async function runOnly(
       const f = await t.run(`latency ${level.streams} streams`, () => tokenLatencyPasses(ctx, level, cfg.latencyPasses));
       say(`${level.streams} streams: added p50 ${ms(f.addedMs.p50)} ms, p99 ${ms(f.addedMs.p99)} ms (passes' p99 ${formatPasses(f)} ms); steady ${ms(f.steady.addedMs.p50)} / ${ms(f.steady.addedMs.p99)} ms`);
       say(formatBareRelays(f));
-      say(`  request → first token p50/p99: product ${ms(f.firstTokenMs.product.p50)}/${ms(f.firstTokenMs.product.p99)} ms, baseline ${ms(f.firstTokenMs.baseline.p50)}/${ms(f.firstTokenMs.baseline.p99)} ms`);
+      say(`  request → first token p50/p99: product ${ms(f.firstTokenMs.product.p50)}/${ms(f.firstTokenMs.product.p99)} ms (run frame ${ms(f.firstTokenMs.productRunFrame.p50)}/${ms(f.firstTokenMs.productRunFrame.p99)}), baseline ${ms(f.firstTokenMs.baseline.p50)}/${ms(f.firstTokenMs.baseline.p99)} ms`);
       const c = f.cpuUsPerToken;
       say(`  CPU µs/token: control plane ${ms(c.controlPlane)} (main ${ms(c.controlPlaneMain)}), plane ${ms(c.plane)}, mock ${ms(c.mock)}, client ${ms(c.client)}; baseline mock ${ms(c.baselineMock)}, client ${ms(c.baselineClient)}`);
     }
