@@ -13,6 +13,7 @@ import type {
 } from '@semibot/protocol';
 import type { PlaneServices, RuntimeAdapter, TurnContext } from './adapter.js';
 import { ShortTermMemory } from './short-term-memory.js';
+import { StartGate } from './start-gate.js';
 import { contextFrom, contextOf, endSpan, startSpan } from '@semibot/telemetry';
 
 const PLANE_STOPPING = 'plane stopping';
@@ -59,6 +60,8 @@ export interface SessionManagerDeps {
 export class SessionManager {
   private readonly sessions = new Map<string, PlaneSession>();
   private running = 0;
+  /** turns delivered together start a few at a time, the streams already running relayed between */
+  private readonly starts = new StartGate(4);
 
   constructor(private readonly d: SessionManagerDeps) {}
 
@@ -128,7 +131,7 @@ export class SessionManager {
     s.attempts.set(msg.runId, Math.max(msg.attempt, s.attempts.get(msg.runId) ?? 0));
     // A re-delivered run supersedes the attempt still running here (e.g. after a dropped socket).
     if (s.current?.runId === msg.runId) s.current.abort.abort();
-    s.tail = s.tail.then(() => this.runTurn(s, msg, send, turn));
+    s.tail = s.tail.then(() => this.starts.pass()).then(() => this.runTurn(s, msg, send, turn));
   }
 
   private async runTurn(
