@@ -1,7 +1,7 @@
 import type { LatencyLevel } from './config.js';
 import { expectComplete, type BenchContext } from './context.js';
 import { baselineChat, productMessage } from './requests.js';
-import type { Dialect, RequestSpec } from './sse-client.js';
+import type { Dialect, RequestSpec, StreamResult } from './sse-client.js';
 import { difference, summarize, type Summary } from './stats.js';
 import { cpuMs } from './procs.js';
 
@@ -29,6 +29,14 @@ export interface LatencyFigure {
    * run's start-up and finish work landing on the control plane at the same time. Not the headline.
    */
   steady: { baselineMs: Summary; productMs: Summary; addedMs: { p50: number; p99: number; max: number } };
+  /**
+   * The product's tokens by when in the pass they arrived: while turns were still starting (before
+   * the last stream's first token), while every stream was streaming, and while turns were ending
+   * (after the first stream's last token) — each with its share of the tokens and its added
+   * latency (against the whole baseline). Says whether a tail comes from the relay or from the
+   * work of starting and ending turns around it.
+   */
+  byPhase: Record<PassPhase, { share: number; addedMs: { p50: number; p99: number; max: number } }>;
   /**
    * Request → first text frame of each stream, product and baseline: what a stream waits before
    * it streams at all (200 runs admitted together queue somewhere; this says how long).
@@ -151,11 +159,30 @@ async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Promise<Lat
       productRunFrame: summarize(product.results.map((r) => r.runFrameMs!)),
     },
     steady: { baselineMs: steadyBaseline, productMs: steadyProduct, addedMs: difference(steadyProduct, steadyBaseline) },
+    byPhase: byPhase(product.results, baselineMs),
     bytesPerTextToken: bytes / frames,
     textFrameBytes: frameBytes / frames,
     cpuUsPerToken,
     passes: [],
   };
+}
+
+export type PassPhase = 'starting' | 'streaming' | 'ending';
+
+function byPhase(results: StreamResult[], baselineMs: Summary): LatencyFigure['byPhase'] {
+  const startsEnd = Math.max(...results.map((r) => r.arrivalsUs[0]!));
+  const endsStart = Math.min(...results.map((r) => r.arrivalsUs.at(-1)!));
+  const ms: Record<PassPhase, number[]> = { starting: [], streaming: [], ending: [] };
+  let total = 0;
+  for (const r of results) {
+    r.arrivalsUs.forEach((at, i) => {
+      const phase: PassPhase = at <= startsEnd ? 'starting' : at >= endsStart ? 'ending' : 'streaming';
+      ms[phase].push(r.latenciesUs[i]! / 1000);
+      total++;
+    });
+  }
+  const figure = (v: number[]) => ({ share: v.length / total, addedMs: v.length ? difference(summarize(v), baselineMs) : { p50: NaN, p99: NaN, max: NaN } });
+  return { starting: figure(ms.starting), streaming: figure(ms.streaming), ending: figure(ms.ending) };
 }
 
 export interface WarmTurnFigure {

@@ -105,6 +105,7 @@ async function run(): Promise<void> {
     const a = latency.at(-1)!.addedMs;
     say(`${level.streams} streams: added p50 ${ms(a.p50)} ms, p99 ${ms(a.p99)} ms (passes' p99 ${formatPasses(latency.at(-1)!)} ms)`);
     say(formatBareRelays(latency.at(-1)!));
+    say(formatPhases(latency.at(-1)!));
   }
 
   const throughput = await t.run('relay throughput', () => relayThroughput(ctx));
@@ -258,6 +259,11 @@ function formatLongSession(l: LongSessionFigure): string {
 }
 
 const formatPasses = (f: LatencyFigure) => f.passes.map((p) => ms(p.p99)).join(', ');
+const formatPhases = (f: LatencyFigure) => {
+  const p = (x: LatencyFigure['byPhase']['starting']) => `${Math.round(x.share * 100)} % of tokens, added p50/p99 ${ms(x.addedMs.p50)}/${ms(x.addedMs.p99)} ms`;
+  return `  while turns start: ${p(f.byPhase.starting)}; all streaming: ${p(f.byPhase.streaming)}; turns ending: ${p(f.byPhase.ending)}`;
+};
+
 const formatBareRelays = (f: LatencyFigure) =>
   `  two bare relays, same load: add p50 ${ms(f.bareRelays.addedMs.p50)} ms, p99 ${ms(f.bareRelays.addedMs.p99)} ms (passes' p99 ${f.passes.map((p) => ms(p.bareRelaysP99)).join(', ')} ms), ${ms(f.bareRelays.cpuUsPerToken)} µs CPU/token`;
 
@@ -298,6 +304,7 @@ async function runOnly(
       const f = await t.run(`latency ${level.streams} streams`, () => tokenLatencyPasses(ctx, level, cfg.latencyPasses));
       say(`${level.streams} streams: added p50 ${ms(f.addedMs.p50)} ms, p99 ${ms(f.addedMs.p99)} ms (passes' p99 ${formatPasses(f)} ms); steady ${ms(f.steady.addedMs.p50)} / ${ms(f.steady.addedMs.p99)} ms`);
       say(formatBareRelays(f));
+      say(formatPhases(f));
       say(`  request → first token p50/p99: product ${ms(f.firstTokenMs.product.p50)}/${ms(f.firstTokenMs.product.p99)} ms (run frame ${ms(f.firstTokenMs.productRunFrame.p50)}/${ms(f.firstTokenMs.productRunFrame.p99)}), baseline ${ms(f.firstTokenMs.baseline.p50)}/${ms(f.firstTokenMs.baseline.p99)} ms`);
       const c = f.cpuUsPerToken;
       say(`  CPU µs/token: control plane ${ms(c.controlPlane)} (main ${ms(c.controlPlaneMain)}), plane ${ms(c.plane)}, mock ${ms(c.mock)}, client ${ms(c.client)}; baseline mock ${ms(c.baselineMock)}, client ${ms(c.baselineClient)}`);

@@ -87,6 +87,13 @@ export function rows(f: Figures): Row[] {
       target: '—',
       ok: null,
     });
+    const ph = (x: LatencyFigure['byPhase']['starting']) => `${Math.round(x.share * 100)} % / ${ms(x.addedMs.p99)}`;
+    out.push({
+      metric: '  added p99 by phase: turns starting | all streaming | turns ending (share of tokens / ms)',
+      value: `${ph(l.byPhase.starting)} | ${ph(l.byPhase.streaming)} | ${ph(l.byPhase.ending)}`,
+      target: '—',
+      ok: null,
+    });
     const st = l.steady.addedMs;
     out.push({ metric: '  added, steady state (first/last 10 % cut) p50/p99', value: `${ms(st.p50)} / ${ms(st.p99)} ms`, target: '—', ok: null });
     const c = l.cpuUsPerToken;

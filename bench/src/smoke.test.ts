@@ -35,6 +35,7 @@ describe('npm run bench --smoke', () => {
       'added token latency, 1 stream, p50 / p99',
       'added token latency, 2 streams, p50 / p99',
       'floor, same load: two bare TCP relays add p50 / p99',
+      'added p99 by phase: turns starting | all streaming | turns ending',
       'warm turn overhead, p50 / max',
       'control plane start → ready',
       'restart on a populated home',
@@ -53,6 +54,8 @@ describe('npm run bench --smoke', () => {
     // a figure per level, and the floor's bare proxies gone with the run (nothing else starts them)
     expect(out.match(/floor, same load: two bare TCP relays add p50 \/ p99 +-?[\d.]+ \/ -?[\d.]+ ms/g)).toHaveLength(2);
     expect(processesRunning('bench/dist/hop-proxy.js')).toEqual([]);
+    // each level's tokens split by phase, shares and p99s as numbers
+    expect(out.match(/\(share of tokens \/ ms\) +\d+ % \/ -?[\d.]+ \| \d+ % \/ -?[\d.]+ \| \d+ % \/ -?[\d.]+ /g)).toHaveLength(2);
     expect(out).not.toContain('results:'); // the smoke run writes nothing
   }, 90_000);
 });

@@ -29,6 +29,8 @@ export interface StreamResult {
   textFrameBytes: number;
   /** per text frame: receive time − the µs stamp in the token (only with `stamped`) */
   latenciesUs: number[];
+  /** per text frame: its receive time, wall-clock µs (only with `stamped`) */
+  arrivalsUs: number[];
   /** request start → first text frame received */
   firstTextMs: number | null;
   /** request start → the run's first frame (`run`; Semibot only): the control plane's admission */
@@ -49,7 +51,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 
 export function stream(spec: RequestSpec, dialect: Dialect, o: StreamOptions): Promise<StreamResult> {
   const r: StreamResult = {
-    status: 0, bytes: 0, textFrames: 0, textFrameBytes: 0, latenciesUs: [], firstTextMs: null, runFrameMs: null, totalMs: 0, done: false, error: null,
+    status: 0, bytes: 0, textFrames: 0, textFrameBytes: 0, latenciesUs: [], arrivalsUs: [], firstTextMs: null, runFrameMs: null, totalMs: 0, done: false, error: null,
   };
   const started = performance.now();
   return new Promise((resolve) => {
@@ -86,7 +88,10 @@ export function stream(spec: RequestSpec, dialect: Dialect, o: StreamOptions): P
           r.textFrames++;
           r.textFrameBytes += Buffer.byteLength(block) + 2;
           if (r.firstTextMs === null) r.firstTextMs = recvPerf - started;
-          if (o.stamped) r.latenciesUs.push(recvUs - Number(text));
+          if (o.stamped) {
+            r.latenciesUs.push(recvUs - Number(text));
+            r.arrivalsUs.push(recvUs);
+          }
         }
         pending = pending.slice(at);
       });
