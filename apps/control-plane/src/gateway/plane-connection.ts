@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { ControlToPlane, MsgOf } from '@semibot/protocol';
 import type { VmPrincipal } from '../auth/tokens.js';
@@ -34,13 +35,17 @@ export class PlaneConnection {
   activeSessions = 0;
   messagesIn = 0;
   messagesOut = 0;
+  readonly connectedAt = Date.now();
+  /** the socket is corked until the end of this tick: what was sent meanwhile leaves in one write */
+  private corked = false;
 
   constructor(
     readonly ws: WebSocket,
     readonly principal: VmPrincipal,
     /** true when this connection presented a bootstrap's one-time ticket: a new plane process */
     readonly freshBootstrap: boolean,
-    readonly connectedAt = Date.now(),
+    /** the TCP socket under `ws` (null: unknown, every frame is its own write) */
+    private readonly socket: Duplex | null = null,
   ) {}
 
   get instanceId(): string {
@@ -60,9 +65,24 @@ export class PlaneConnection {
     return this.sendJson(JSON.stringify(msg));
   }
 
+  /**
+   * Frames sent in one tick leave in one write: a batch of turns admitted together sends each a
+   * `start_session` and a `user_message`, 100 writes to the same socket back to back, each a
+   * syscall and a wake-up of the plane (npm run bench, 200 streams, 6 + 6 alternating runs:
+   * control plane CPU 63-74 -> 55-68 µs/token, p99 17-31 -> 11-24 ms).
+   */
   private sendJson(json: string): boolean {
     if (!this.open) return false;
     this.messagesOut++;
+    if (this.socket && !this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      // after the promise continuations of this tick too: they are where a batch's turns go out
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket!.uncork();
+      });
+    }
     this.ws.send(json);
     return true;
   }

@@ -59,6 +59,8 @@ export class WsGateway {
   readonly results = new RequestResults();
   private sweep: NodeJS.Timeout | null = null;
   counters = { framesIn: 0, framesOut: 0, badFrames: 0, authFailures: 0 };
+  /** each plane socket's TCP socket, from the upgrade: PlaneConnection corks it per tick */
+  private readonly sockets = new WeakMap<WebSocket, Duplex>();
 
   constructor(private readonly opts: GatewayOptions) {}
 
@@ -70,7 +72,10 @@ export class WsGateway {
         socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws));
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        this.sockets.set(ws, socket);
+        this.onSocket(ws);
+      });
     });
     this.sweep = setInterval(() => this.checkHeartbeats(), Math.min(5_000, this.opts.heartbeatTimeoutMs / 3));
     this.sweep.unref();
@@ -168,7 +173,7 @@ export class WsGateway {
     }
     if (ws.readyState !== ws.OPEN) return null;
 
-    const conn = new PlaneConnection(ws, principal, vm.connectTicketHash !== null);
+    const conn = new PlaneConnection(ws, principal, vm.connectTicketHash !== null, this.sockets.get(ws) ?? null);
     this.register(conn);
     await markConnected(this.opts.db, vm.id);
     this.send(conn, {
@@ -207,7 +212,7 @@ export class WsGateway {
     if (!principal) return void this.refuse(ws, 'bad or expired VM token'), null;
     if (!pool || principal.pool !== pool.name) return void this.refuse(ws, `pool ${principal.pool} is not this deployment's`), null;
     if (ws.readyState !== ws.OPEN) return null;
-    const conn = new PlaneConnection(ws, principal, pool.isNewProcess(principal.instanceId, pid));
+    const conn = new PlaneConnection(ws, principal, pool.isNewProcess(principal.instanceId, pid), this.sockets.get(ws) ?? null);
     this.register(conn);
     pool.add(conn);
     ws.once('close', () => pool.remove(conn));
