@@ -8,8 +8,9 @@
  *
  * Calls of one `key` (the session, the run) go in the order they were made, one at a time: a batch
  * holds at most one of them, and none goes while another of its key is under way (two turns of
- * one session in one statement would see the same snapshot; on two connections, either could win). If `many` fails, each item of the batch runs again
- * through `one`, so each gets its own answer — its own error, if it has one — as it would alone.
+ * one session in one statement would see the same snapshot; on two connections, either could
+ * win). If `many` fails, each item of the batch runs again through `one`, so each gets its own
+ * answer — its own error, if it has one — as it would alone.
  */
 export interface StatementBatcherOptions<In, Out> {
   one: (item: In) => Promise<Out>;
