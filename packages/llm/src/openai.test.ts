@@ -1,5 +1,6 @@
 import { startMockLlm, type MockLlm } from '@semibot/mock-llm';
 import http from 'node:http';
+import v8 from 'node:v8';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlmError } from './errors.js';
@@ -216,6 +217,56 @@ describe('OpenAI-compatible provider against servers that misbehave', () => {
     await s.close();
   });
 });
+
+describe('OpenAI-compatible provider memory', () => {
+  it('does not hold a request body while its stream is open', async () => {
+    // a server that takes each request's body, answers one token and holds the stream open
+    const open: http.ServerResponse[] = [];
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', model: 'm', choices: [{ index: 0, delta: { content: 'a' }, finish_reason: null }] })}\n\n`);
+        open.push(res);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const p = createOpenAICompatibleProvider({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, apiKey: 'k', model: 'm', maxRetries: 0 });
+    const history: LlmMessage[] = [{ role: 'user', content: 'x'.repeat(200_000) }];
+    const firstText = Array.from({ length: 5 }, () => {
+      const it = p.stream({ messages: history })[Symbol.asyncIterator]();
+      return { it, first: it.next() };
+    });
+    for (const s of firstText) expect((await s.first).value).toMatchObject({ type: 'text', text: 'a' });
+
+    // every request body is a string of ~200 KB starting with {"model": count those still alive
+    const snapshot = JSON.parse(await text(v8.getHeapSnapshot())) as HeapSnapshot;
+    const f = snapshot.snapshot.meta.node_fields;
+    const [type, name, size] = [f.indexOf('type'), f.indexOf('name'), f.indexOf('self_size')];
+    const stringType = snapshot.snapshot.meta.node_types[0].indexOf('string');
+    let bodies = 0;
+    for (let i = 0; i < snapshot.nodes.length; i += f.length) {
+      if (snapshot.nodes[i + type] === stringType && snapshot.nodes[i + size]! > 150_000 && snapshot.strings[snapshot.nodes[i + name]!]!.startsWith('{"model"')) bodies++;
+    }
+    expect(bodies).toBe(0);
+
+    for (const res of open) res.end(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', model: 'm', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`);
+    for (const s of firstText) while (!(await s.it.next()).done);
+    await new Promise((r) => server.close(r));
+  }, 30_000);
+});
+
+interface HeapSnapshot {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+  nodes: number[];
+  strings: string[];
+}
+
+async function text(stream: AsyncIterable<Buffer | string>): Promise<string> {
+  let out = '';
+  for await (const c of stream) out += c.toString();
+  return out;
+}
 
 async function waitFor(cond: () => boolean, ms = 2_000): Promise<void> {
   const end = Date.now() + ms;

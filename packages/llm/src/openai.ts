@@ -77,7 +77,9 @@ async function* streamChat(req: LlmStreamRequest, t: Target): AsyncGenerator<Llm
   let servedModel = model;
   // Tool-call fragments arrive spread over many chunks, keyed by `index`.
   const calls: LlmToolCall[] = [];
-  const body = JSON.stringify({
+  // the whole conversation as JSON, often the largest thing a turn holds: dropped once the response
+  // has started (nothing retries after that); a generator keeps its locals for as long as it lives
+  let body: string | null = JSON.stringify({
     model,
     messages: toWireMessages(req.messages),
     ...(req.tools?.length ? { tools: toWireTools(req.tools) } : {}),
@@ -89,6 +91,7 @@ async function* streamChat(req: LlmStreamRequest, t: Target): AsyncGenerator<Llm
   try {
     if (watchdog.signal.aborted) return;
     const res = await postJson(t.url, t.headers, body, { signal: watchdog.signal, timeoutMs, maxRetries: cfg.maxRetries ?? 2, where });
+    body = null;
     watchdog.start();
     for await (const data of readSse(res, () => watchdog.touch())) {
       if (data === '[DONE]') continue; // the response ends right after it; reading on keeps the connection reusable
