@@ -173,14 +173,13 @@ function byPhase(results: StreamResult[], baselineMs: Summary): LatencyFigure['b
   const startsEnd = Math.max(...results.map((r) => r.arrivalsUs[0]!));
   const endsStart = Math.min(...results.map((r) => r.arrivalsUs.at(-1)!));
   const ms: Record<PassPhase, number[]> = { starting: [], streaming: [], ending: [] };
-  let total = 0;
   for (const r of results) {
     r.arrivalsUs.forEach((at, i) => {
       const phase: PassPhase = at <= startsEnd ? 'starting' : at >= endsStart ? 'ending' : 'streaming';
       ms[phase].push(r.latenciesUs[i]! / 1000);
-      total++;
     });
   }
+  const total = ms.starting.length + ms.streaming.length + ms.ending.length;
   const figure = (v: number[]) => ({ share: v.length / total, addedMs: v.length ? difference(summarize(v), baselineMs) : { p50: NaN, p99: NaN, max: NaN } });
   return { starting: figure(ms.starting), streaming: figure(ms.streaming), ending: figure(ms.ending) };
 }
