@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import { socketOf, zeroMaskedTextFrame } from './ws-frame.js';
 import type { Logger } from 'pino';
 import {
   CloseCodes,
@@ -47,6 +48,7 @@ function unmaskable(url: string): boolean {
 }
 const zeroMask = (mask: Buffer) => void mask.fill(0);
 
+
 type Init = MsgOf<ControlToPlane, 'init'>;
 type Inbound = Exclude<ControlToPlane, { type: 'init' | 'response' | 'resume_response' | 'token' }>;
 
@@ -88,6 +90,8 @@ export class ControlConnection {
   private written: PlaneToControl[] = [];
   private nextRequestId = 1;
   private stopped = false;
+  /** frames go out with a zero mask (unmaskable): written to the socket as one buffer each */
+  private zeroMasked = false;
   private ticket: string | undefined;
   private token: string;
   droppedEvents = 0;
@@ -99,6 +103,7 @@ export class ControlConnection {
 
   connect(): void {
     if (this.stopped) return;
+    this.zeroMasked = unmaskable(this.o.url);
     const ws = new WebSocket(this.o.url, {
       perMessageDeflate: false,
       maxPayload: 16 * 1024 * 1024,
@@ -230,7 +235,10 @@ export class ControlConnection {
       let to = from + 1;
       let bytes = out[from]!.length;
       while (to < out.length && to - from < MAX_BATCH_MESSAGES && bytes + out[to]!.length < MAX_BATCH_BYTES) bytes += out[to++]!.length;
-      ws.send(to - from === 1 ? out[from]! : `{"type":"batch","messages":[${out.slice(from, to).join(',')}]}`);
+      const text = to - from === 1 ? out[from]! : `{"type":"batch","messages":[${out.slice(from, to).join(',')}]}`;
+      const socket = this.zeroMasked ? socketOf(ws) : null;
+      if (socket) socket.write(zeroMaskedTextFrame(text));
+      else ws.send(text);
       from = to;
     }
   }
