@@ -36,13 +36,17 @@ const profArg = args.find((a) => a === '--cpu-prof' || a.startsWith('--cpu-prof=
 // file) — for iterating on one figure, e.g. with --cpu-prof
 const onlyArg = args.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
-// --streams=200 (with --only=latency): just the latency levels of those stream counts
+// --streams=200 (with --only=latency): just the latency levels of those stream counts, in the
+// order given (--streams=200,1 measures one stream after the code ran hot under load)
 const streamsArg = args.find((a) => a.startsWith('--streams='));
-const levels = streamsArg ? new Set(streamsArg.slice('--streams='.length).split(',').map(Number)) : null;
+const levels = streamsArg ? streamsArg.slice('--streams='.length).split(',').map(Number) : null;
 const profDir = profArg ? path.resolve(profArg.split('=')[1] ?? path.join(paths.root, 'bench/profiles')) : null;
 
 const disposers: (() => unknown)[] = [];
 const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+const fail = (why: string): never => {
+  throw new Error(why);
+};
 const ms = (v: number) => v.toFixed(v < 10 ? 2 : 0);
 
 async function shutdown(): Promise<void> {
@@ -300,7 +304,8 @@ async function runOnly(
     say(`hop floor, one way µs p50/p99 through 0, 1, 2 relays: ${f.oneWayUs.map((s) => `${Math.round(s.p50)}/${Math.round(s.p99)}`).join(', ')}`);
   }
   if (names.has('latency')) {
-    for (const level of cfg.latency.filter((l) => !levels || levels.has(l.streams))) {
+    const chosen = levels ? levels.map((n) => cfg.latency.find((l) => l.streams === n) ?? fail(`--streams: no latency level of ${n} streams`)) : cfg.latency;
+    for (const level of chosen) {
       const f = await t.run(`latency ${level.streams} streams`, () => tokenLatencyPasses(ctx, level, cfg.latencyPasses));
       say(`${level.streams} streams: added p50 ${ms(f.addedMs.p50)} ms, p99 ${ms(f.addedMs.p99)} ms (passes' p99 ${formatPasses(f)} ms); steady ${ms(f.steady.addedMs.p50)} / ${ms(f.steady.addedMs.p99)} ms`);
       say(formatBareRelays(f));

@@ -118,7 +118,8 @@ async function* streamMessages(
             if (!ev.delta.text) break;
             firstTokenMs ??= performance.now() - started;
             outChars += ev.delta.text.length;
-            yield { type: 'text', text: ev.delta.text };
+            if (req.onText) req.onText(ev.delta.text);
+            else yield { type: 'text', text: ev.delta.text };
           } else if (ev.delta.type === 'input_json_delta') {
             const call = calls[ev.index];
             if (call) call.arguments += ev.delta.partial_json;

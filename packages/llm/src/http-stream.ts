@@ -113,6 +113,33 @@ export async function* readSse(res: http.IncomingMessage, onData: () => void): A
   }
 }
 
+/**
+ * The same, pushed: `onEvent` is called with each event's `data` inside the socket's read callback
+ * (no promise per chunk or per event); resolves when the response has ended, rejects with what
+ * `onEvent` threw or with what broke the response. The relay's path: between the model's chunk and
+ * the frame to the control plane nothing waits for a microtask.
+ */
+export function pumpSse(res: http.IncomingMessage, onEvent: (data: string) => void, onData: () => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const parser = createParser({ onEvent: (e) => onEvent(e.data) });
+    res.setEncoding('utf8');
+    res.on('data', (piece: string) => {
+      onData();
+      try {
+        parser.feed(piece);
+      } catch (err) {
+        reject(err);
+        res.destroy();
+      }
+    });
+    res.once('end', resolve);
+    res.once('error', reject);
+    res.once('close', () => {
+      if (!res.complete) reject(new Error('the response was cut off'));
+    });
+  });
+}
+
 /** What broke a started stream, as an LlmError (socket reset, truncated body, bad JSON...). */
 export function streamFailure(err: unknown, where: string): LlmError {
   if (err instanceof LlmError) return err;

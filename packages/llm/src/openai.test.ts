@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlmError } from './errors.js';
 import { createOpenAICompatibleProvider, type OpenAICompatibleConfig } from './openai.js';
-import type { LlmChunk, LlmMessage, LlmProvider } from './types.js';
+import type { LlmChunk, LlmMessage, LlmProvider, LlmStreamRequest } from './types.js';
 
 let mock: MockLlm;
 let llm: LlmProvider;
@@ -19,6 +19,36 @@ function provider(over: Partial<OpenAICompatibleConfig> = {}): LlmProvider {
   return createOpenAICompatibleProvider({ baseUrl: mock.url, apiKey: 'test-key', model: 'mock-1', maxRetries: 0, ...over });
 }
 
+/**
+ * The provider's two ways of handing over text: yielded as `text` chunks, or pushed through
+ * `onText` (the relay's way; no text chunk may then be yielded). `streamOf` puts pushed text back
+ * where a yielded chunk would have been, so every test below holds for both.
+ */
+type Mode = 'yielded' | 'pushed';
+let mode: Mode = 'yielded';
+
+async function* streamOf(p: LlmProvider, req: LlmStreamRequest): AsyncGenerator<LlmChunk> {
+  if (mode === 'yielded') return yield* p.stream(req);
+  const texts: string[] = [];
+  const onText = (text: string) => {
+    texts.push(text);
+    req.onText?.(text);
+  };
+  let failed: unknown = null;
+  const rest: LlmChunk[] = [];
+  try {
+    for await (const c of p.stream({ ...req, onText })) {
+      if (c.type === 'text') throw new Error('a text chunk was yielded although onText was given');
+      rest.push(c);
+    }
+  } catch (err) {
+    failed = err;
+  }
+  for (const text of texts) yield { type: 'text', text };
+  yield* rest;
+  if (failed) throw failed;
+}
+
 async function collect(
   messages: LlmMessage[] | string,
   p: LlmProvider = llm,
@@ -26,7 +56,7 @@ async function collect(
 ): Promise<LlmChunk[]> {
   const msgs: LlmMessage[] = typeof messages === 'string' ? [{ role: 'user', content: messages }] : messages;
   const out: LlmChunk[] = [];
-  for await (const c of p.stream({ messages: msgs, ...(signal ? { signal } : {}) })) out.push(c);
+  for await (const c of streamOf(p, { messages: msgs, ...(signal ? { signal } : {}) })) out.push(c);
   return out;
 }
 
@@ -41,7 +71,8 @@ async function failure(run: Promise<unknown>): Promise<LlmError> {
   return err as LlmError;
 }
 
-describe('OpenAI-compatible provider against the mock server', () => {
+describe.each<Mode>(['yielded', 'pushed'])('OpenAI-compatible provider against the mock server, text %s', (m) => {
+  beforeAll(() => void (mode = m));
   it('streams text equal to the script, then usage, then finish', async () => {
     const cs = await collect('/echo Hello, streaming  world!\nBye.');
     expect(textOf(cs)).toBe('Hello, streaming  world!\nBye.');
@@ -123,7 +154,7 @@ describe('OpenAI-compatible provider against the mock server', () => {
     const seen: LlmChunk[] = [];
     const err = await failure(
       (async () => {
-        for await (const c of llm.stream({ messages: [{ role: 'user', content: '/fail_mid 3' }] })) seen.push(c);
+        for await (const c of streamOf(llm, { messages: [{ role: 'user', content: '/fail_mid 3' }] })) seen.push(c);
       })(),
     );
     expect(err.retryable).toBe(true);
@@ -133,10 +164,14 @@ describe('OpenAI-compatible provider against the mock server', () => {
   it('ends quietly on abort mid-stream and frees the server stream', async () => {
     const ac = new AbortController();
     const seen: LlmChunk[] = [];
-    for await (const c of llm.stream({ messages: [{ role: 'user', content: '/slow 200 5' }], signal: ac.signal })) {
+    let texts = 0;
+    // pushed text is seen before any chunk is yielded: the abort comes from onText then
+    const onText = () => void (++texts === 3 && ac.abort());
+    for await (const c of streamOf(llm, { messages: [{ role: 'user', content: '/slow 200 5' }], signal: ac.signal, ...(mode === 'pushed' ? { onText } : {}) })) {
       seen.push(c);
       if (seen.length === 3) ac.abort();
     }
+    expect(seen.length).toBeGreaterThanOrEqual(3);
     expect(seen.length).toBeLessThan(10);
     expect(seen.every((c) => c.type === 'text')).toBe(true); // no usage / finish after a cancel
     await waitFor(() => mock.stats().active === 0);
@@ -151,7 +186,8 @@ describe('OpenAI-compatible provider against the mock server', () => {
     expect(await collect('hi', llm, pre.signal)).toEqual([]);
   });
 
-  it('aborts the request when the consumer stops iterating', async () => {
+  // only where text is yielded: pushed text reaches onText while the iteration waits for the end
+  if (m === 'yielded') it('aborts the request when the consumer stops iterating', async () => {
     for await (const c of llm.stream({ messages: [{ role: 'user', content: '/slow 200 5' }] })) {
       expect(c.type).toBe('text');
       break;
@@ -171,7 +207,8 @@ describe('OpenAI-compatible provider against the mock server', () => {
   });
 });
 
-describe('OpenAI-compatible provider against servers that misbehave', () => {
+describe.each<Mode>(['yielded', 'pushed'])('OpenAI-compatible provider against servers that misbehave, text %s', (m) => {
+  beforeAll(() => void (mode = m));
   /** A one-off server answering request n with replies[n]. */
   async function scripted(replies: ((res: http.ServerResponse) => void)[]) {
     let n = 0;

@@ -4,7 +4,7 @@ import type {
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
 import { LlmError } from './errors.js';
-import { postJson, readSse, streamFailure } from './http-stream.js';
+import { postJson, pumpSse, readSse, streamFailure } from './http-stream.js';
 import {
   estimateTokens,
   messageChars,
@@ -70,10 +70,11 @@ async function* streamChat(req: LlmStreamRequest, t: Target): AsyncGenerator<Llm
   const started = performance.now();
   const model = req.model ?? cfg.model;
   const watchdog = new IdleWatchdog(timeoutMs, req.signal);
-  let firstTokenMs: number | null = null;
+  // assigned in `take` below: a closure, so a plain `= null` would stay narrowed to null after it
+  let firstTokenMs = null as number | null;
   let outChars = 0;
-  let finishReason: string | null = null;
-  let usage: ChatCompletionChunk['usage'] = null;
+  let finishReason = null as string | null;
+  let usage = null as ChatCompletionChunk['usage'];
   let servedModel = model;
   // Tool-call fragments arrive spread over many chunks, keyed by `index`.
   const calls: LlmToolCall[] = [];
@@ -88,39 +89,52 @@ async function* streamChat(req: LlmStreamRequest, t: Target): AsyncGenerator<Llm
     stream_options: { include_usage: true },
   });
 
+  // one server-sent event of the response; text goes to `onText` or is yielded after the chunk
+  const texts: string[] = [];
+  const onText = req.onText ?? ((text: string) => void texts.push(text));
+  const take = (data: string) => {
+    if (data === '[DONE]') return; // the response ends right after it; reading on keeps the connection reusable
+    const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: { message?: string } };
+    if (chunk.error) {
+      throw new LlmError(`${where} reported an error: ${chunk.error.message ?? JSON.stringify(chunk.error)}`, { retryable: false });
+    }
+    if (chunk.usage) usage = chunk.usage;
+    const choice = chunk.choices?.[0];
+    if (!choice) return; // the trailing usage chunk has no choices
+    const delta = choice.delta ?? {};
+    if (delta.content) {
+      firstTokenMs ??= performance.now() - started;
+      outChars += delta.content.length;
+      onText(delta.content);
+    }
+    if (delta.tool_calls) {
+      firstTokenMs ??= performance.now() - started;
+      for (const frag of delta.tool_calls) {
+        const call = (calls[frag.index] ??= { id: '', name: '', arguments: '' });
+        // Some compatible servers repeat id/name on every fragment; only the first one counts.
+        if (frag.id && !call.id) call.id = frag.id;
+        if (frag.function?.name && !call.name) call.name = frag.function.name;
+        if (frag.function?.arguments) call.arguments += frag.function.arguments;
+      }
+    }
+    if (choice.finish_reason) {
+      finishReason = choice.finish_reason;
+      servedModel = chunk.model || model;
+    }
+  };
+
   try {
     if (watchdog.signal.aborted) return;
     const res = await postJson(t.url, t.headers, body, { signal: watchdog.signal, timeoutMs, maxRetries: cfg.maxRetries ?? 2, where });
     body = null;
     watchdog.start();
-    for await (const data of readSse(res, () => watchdog.touch())) {
-      if (data === '[DONE]') continue; // the response ends right after it; reading on keeps the connection reusable
-      const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: { message?: string } };
-      if (chunk.error) {
-        throw new LlmError(`${where} reported an error: ${chunk.error.message ?? JSON.stringify(chunk.error)}`, { retryable: false });
-      }
-      if (chunk.usage) usage = chunk.usage;
-      const choice = chunk.choices?.[0];
-      if (!choice) continue; // the trailing usage chunk has no choices
-      const delta = choice.delta ?? {};
-      if (delta.content) {
-        firstTokenMs ??= performance.now() - started;
-        outChars += delta.content.length;
-        yield { type: 'text', text: delta.content };
-      }
-      if (delta.tool_calls) {
-        firstTokenMs ??= performance.now() - started;
-        for (const frag of delta.tool_calls) {
-          const call = (calls[frag.index] ??= { id: '', name: '', arguments: '' });
-          // Some compatible servers repeat id/name on every fragment; only the first one counts.
-          if (frag.id && !call.id) call.id = frag.id;
-          if (frag.function?.name && !call.name) call.name = frag.function.name;
-          if (frag.function?.arguments) call.arguments += frag.function.arguments;
-        }
-      }
-      if (choice.finish_reason) {
-        finishReason = choice.finish_reason;
-        servedModel = chunk.model || model;
+    const touch = () => watchdog.touch();
+    if (req.onText) await pumpSse(res, take, touch);
+    else {
+      for await (const data of readSse(res, touch)) {
+        take(data);
+        for (const text of texts) yield { type: 'text', text };
+        texts.length = 0;
       }
     }
   } catch (err) {

@@ -53,6 +53,12 @@ export interface LlmStreamRequest {
    */
   signal?: AbortSignal;
   temperature?: number;
+  /**
+   * Takes each text delta the moment it is read, synchronously, instead of a yielded `text` chunk
+   * (none are yielded then): a relay's hot path, without the promise hops of an async iterator per
+   * token. The rest (`tool_calls`, `usage`, `finish`) is still yielded, after the text.
+   */
+  onText?: (text: string) => void;
 }
 
 export interface LlmProvider {

@@ -33,8 +33,9 @@ export class DirectRunner {
     // the SDK loads on the first direct run, not at every start
     const provider = await (this.provider ??= import('@semibot/llm').then((m) => m.createOpenAICompatibleProvider(this.llm())));
     try {
-      for await (const chunk of provider.stream({ model: d.agent.model ?? this.llm().model, messages, signal })) {
-        if (chunk.type === 'text') emit({ type: 'text', text: chunk.text });
+      const onText = (text: string) => emit({ type: 'text', text });
+      for await (const chunk of provider.stream({ model: d.agent.model ?? this.llm().model, messages, signal, onText })) {
+        if (chunk.type === 'text') onText(chunk.text);
         else if (chunk.type === 'usage') emit({ type: 'usage', model: chunk.model, tokensIn: chunk.tokensIn, tokensOut: chunk.tokensOut, latencyMs: chunk.latencyMs });
       }
       return { ok: true };

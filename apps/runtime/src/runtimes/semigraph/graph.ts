@@ -106,13 +106,16 @@ async function streamModel(state: GraphState, d: GraphDeps, withTools: boolean):
   let textEvents = 0;
   let calls: LlmToolCall[] = [];
   const tools = withTools && d.tools.length > 0 ? d.tools.map((t) => t.spec) : undefined;
-  for await (const chunk of d.provider.stream({ model: d.model, messages: state.messages, tools, signal: d.toolCtx.signal })) {
+  // state changes only when the node completes, so a checkpoint is always a node boundary
+  const onText = (t: string) => {
+    text += t;
+    textEvents++;
+    d.emit({ type: 'text', text: t });
+  };
+  for await (const chunk of d.provider.stream({ model: d.model, messages: state.messages, tools, signal: d.toolCtx.signal, onText })) {
     switch (chunk.type) {
-      case 'text':
-        // state changes only when the node completes, so a checkpoint is always a node boundary
-        text += chunk.text;
-        textEvents++;
-        d.emit({ type: 'text', text: chunk.text });
+      case 'text': // a provider that yields its text anyway
+        onText(chunk.text);
         break;
       case 'tool_calls':
         calls = chunk.calls;
