@@ -48,7 +48,6 @@ function unmaskable(url: string): boolean {
 }
 const zeroMask = (mask: Buffer) => void mask.fill(0);
 
-
 type Init = MsgOf<ControlToPlane, 'init'>;
 type Inbound = Exclude<ControlToPlane, { type: 'init' | 'response' | 'resume_response' | 'token' }>;
 
