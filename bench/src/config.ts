@@ -18,6 +18,8 @@ export interface BenchConfig {
   hopFloorMessages: number;
   /** sequential turns in one warm session (plus 2 unrecorded warm-ups) */
   warmTurns: number;
+  /** one-token turns posted at once (one per session) and how many such rounds: turn-burst.ts */
+  turnBurst: { turns: number; rounds: number };
   /** sequential turns of one session for the long-session figure (long-session.ts) */
   longSessionTurns: number;
   /** fresh users, each starting an execution plane */
@@ -49,6 +51,7 @@ export const FULL: BenchConfig = {
   latencyPasses: 3,
   hopFloorMessages: 400,
   warmTurns: 50,
+  turnBurst: { turns: 200, rounds: 5 },
   longSessionTurns: 300,
   coldStarts: 5,
   readyStarts: 5,
@@ -69,6 +72,7 @@ export const SMOKE: BenchConfig = {
   latencyPasses: 1,
   hopFloorMessages: 20,
   warmTurns: 5,
+  turnBurst: { turns: 2, rounds: 1 },
   longSessionTurns: 10,
   coldStarts: 2,
   readyStarts: 0,

@@ -20,6 +20,7 @@ import { vmModesBench } from './vm-modes.js';
 import { openclawBench } from './openclaw.js';
 import { hopFloor } from './hop-floor.js';
 import { longSession, type LongSessionFigure } from './long-session.js';
+import { formatTurnBurst, turnBurst } from './turn-burst.js';
 import { writeFileSync } from 'node:fs';
 
 /**
@@ -32,7 +33,7 @@ import { writeFileSync } from 'node:fs';
 const args = process.argv.slice(2);
 const cfg = args.includes('--smoke') ? SMOKE : FULL;
 const profArg = args.find((a) => a === '--cpu-prof' || a.startsWith('--cpu-prof='));
-// --only=warm,latency,relay,memory: just those phases, printed as measured (no table, no results
+// --only=warm,burst,latency,relay,memory: just those phases, printed as measured (no table, no results
 // file) — for iterating on one figure, e.g. with --cpu-prof
 const onlyArg = args.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
@@ -100,6 +101,9 @@ async function run(): Promise<void> {
   const warmTurn = await t.run('warm turns', () => warmTurns(ctx));
   say(`warm turn overhead p50 ${ms(warmTurn.overheadMs.p50)} ms, max ${ms(warmTurn.overheadMs.max)} ms`);
 
+  const burst = await t.run('turn burst', () => turnBurst(ctx, cfg.turnBurst.turns, cfg.turnBurst.rounds));
+  say(formatTurnBurst(burst));
+
   const floor = await t.run('hop floor', () => hopFloor({ messages: cfg.hopFloorMessages, gapMs: cfg.latency[0]!.delayMs }));
   say(`hop floor: two bare relays add p50 ${ms(floor.twoHopsAddedUs.p50 / 1000)} ms, p99 ${ms(floor.twoHopsAddedUs.p99 / 1000)} ms`);
 
@@ -138,6 +142,7 @@ async function run(): Promise<void> {
     latency,
     hopFloor: floor,
     warmTurn,
+    turnBurst: burst,
     longSession: long,
     startToReady: ready,
     startToReadyNoSpare: readyNoSpare,
@@ -282,7 +287,7 @@ async function runOnly(
   client: LoadClient,
   mock: Awaited<ReturnType<typeof startMock>>,
 ): Promise<void> {
-  const known = ['warm', 'latency', 'relay', 'memory', 'floor', 'long', 'graph'];
+  const known = ['warm', 'burst', 'latency', 'relay', 'memory', 'floor', 'long', 'graph'];
   const unknown = [...names].filter((n) => !known.includes(n));
   if (unknown.length) throw new Error(`--only: unknown phase ${unknown.join(', ')} (known: ${known.join(', ')})`);
   const ctx = await t.run('latency user warm-up', () => prepareLatencyUser(cfg, client, mock, cp));
@@ -299,6 +304,7 @@ async function runOnly(
     const c = w.cpuUsPerTurn;
     say(`  CPU µs/turn: control plane ${ms(c.controlPlane)} (main ${ms(c.controlPlaneMain)}), plane ${ms(c.plane)}, mock ${ms(c.mock)}, client ${ms(c.client)}`);
   }
+  if (names.has('burst')) say(formatTurnBurst(await t.run('turn burst', () => turnBurst(ctx, cfg.turnBurst.turns, cfg.turnBurst.rounds))));
   if (names.has('floor')) {
     const f = await t.run('hop floor', () => hopFloor({ messages: cfg.hopFloorMessages, gapMs: cfg.latency[0]!.delayMs }));
     say(`hop floor, one way µs p50/p99 through 0, 1, 2 relays: ${f.oneWayUs.map((s) => `${Math.round(s.p50)}/${Math.round(s.p99)}`).join(', ')}`);

@@ -11,6 +11,7 @@ import { round } from './stats.js';
 import type { ThroughputFigure } from './throughput.js';
 import type { HopFloor } from './hop-floor.js';
 import type { LongSessionFigure } from './long-session.js';
+import type { TurnBurstFigure } from './turn-burst.js';
 import type { Phase } from './timeline.js';
 
 /** The figures of one run, the table printed from them (targets: issue 6), and the results file. */
@@ -20,6 +21,8 @@ export interface Figures {
   /** what two bare Node relays add on this machine: the floor under the 1-stream figure */
   hopFloor: HopFloor;
   warmTurn: WarmTurnFigure;
+  /** many one-token turns at once: what the 200-stream level's start and end bursts cost */
+  turnBurst: TurnBurstFigure;
   /** the same kind of turn early and late in one long session: does a turn's cost grow with its history? */
   longSession: LongSessionFigure;
   startToReady: ReadyFigure;
@@ -125,6 +128,13 @@ export function rows(f: Figures): Row[] {
   out.push({
     metric: '  POST → run frame | → first token | → done | model alone, p50',
     value: `${ms(w.productRunFrameMs.p50)} | ${ms(w.productFirstTokenMs.p50)} | ${ms(w.productDoneMs.p50)} | ${ms(w.baselineFirstTokenMs.p50)} ms`,
+    target: '—',
+    ok: null,
+  });
+  const b = f.turnBurst;
+  out.push({
+    metric: `turn burst: ${b.turns} turns at once, POST → done p50 / p99; CPU µs/turn control plane (main) | plane (main)`,
+    value: `${ms(b.doneMs.p50)} / ${ms(b.doneMs.p99)} ms; ${int(b.cpuUsPerTurn.controlPlane)} (${int(b.cpuUsPerTurn.controlPlaneMain)}) | ${int(b.cpuUsPerTurn.plane)} (${int(b.cpuUsPerTurn.planeMain)})`,
     target: '—',
     ok: null,
   });
