@@ -1,5 +1,6 @@
 import type { Agent, AgentCreateBody, AgentPatchBody } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
+import { timestamp } from './timestamps.js';
 
 export type { Agent } from '@semibot/protocol';
 type Row = Record<string, unknown>;
@@ -15,8 +16,8 @@ export const toAgent = (r: Row): Agent => ({
   skillIds: r.skill_ids as string[],
   mcpServerIds: r.mcp_server_ids as string[],
   openclawConfig: (r.openclaw_config as Agent['openclawConfig']) ?? null,
-  createdAt: new Date(r.created_at as string).toISOString(),
-  updatedAt: new Date(r.updated_at as string).toISOString(),
+  createdAt: timestamp(r.created_at),
+  updatedAt: timestamp(r.updated_at),
 });
 
 /** Column for each patchable field; the only place API names meet SQL names. */

@@ -1,5 +1,6 @@
 import type { McpServerSpec, McpServerView } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
+import { timestamp } from './timestamps.js';
 
 /** A stored server with its real env and header values (the API shows them masked, same shape). */
 export type McpServer = McpServerView;
@@ -15,8 +16,8 @@ const toServer = (r: Row): McpServer => ({
   env: r.env as Record<string, string>,
   url: (r.url as string | null) ?? null,
   headers: r.headers as Record<string, string>,
-  createdAt: new Date(r.created_at as string).toISOString(),
-  updatedAt: new Date(r.updated_at as string).toISOString(),
+  createdAt: timestamp(r.created_at),
+  updatedAt: timestamp(r.updated_at),
 });
 
 export type McpServerInput = Pick<McpServer, 'name' | 'transport' | 'command' | 'args' | 'env' | 'url' | 'headers'>;

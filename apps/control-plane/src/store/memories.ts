@@ -1,5 +1,6 @@
 import type { Memory, MemoryHit } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
+import { timestamp } from './timestamps.js';
 
 export type { Memory } from '@semibot/protocol';
 type Row = Record<string, unknown>;
@@ -9,7 +10,7 @@ const toMemory = (r: Row): Memory => ({
   sessionId: (r.session_id as string | null) ?? null,
   content: r.content as string,
   tags: r.tags as string[],
-  createdAt: new Date(r.created_at as string).toISOString(),
+  createdAt: timestamp(r.created_at),
 });
 
 export async function insertMemory(
@@ -49,7 +50,7 @@ export async function searchMemories(
       ORDER BY score DESC, created_at DESC LIMIT $5`,
     [s.orgId, s.userId, s.agentId ?? null, words.join(' or '), s.limit],
   );
-  return rows.map((r) => ({ id: r.id as string, content: r.content as string, score: Number(r.score), createdAt: new Date(r.created_at as string).toISOString() }));
+  return rows.map((r) => ({ id: r.id as string, content: r.content as string, score: Number(r.score), createdAt: timestamp(r.created_at) }));
 }
 
 export async function setEmbedding(q: Queryable, id: string, vector: number[], model: string): Promise<void> {
@@ -71,5 +72,5 @@ export async function vectorSearch(
       WHERE score > 0.2 ORDER BY score DESC LIMIT $6`,
     [s.orgId, s.userId, s.agentId ?? null, s.vector, s.model, s.limit],
   );
-  return rows.map((r) => ({ id: r.id as string, content: r.content as string, score: Number(r.score), createdAt: new Date(r.created_at as string).toISOString() }));
+  return rows.map((r) => ({ id: r.id as string, content: r.content as string, score: Number(r.score), createdAt: timestamp(r.created_at) }));
 }

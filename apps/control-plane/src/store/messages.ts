@@ -1,5 +1,6 @@
 import type { Message } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
+import { timestamp } from './timestamps.js';
 
 export type { Message } from '@semibot/protocol';
 type Row = Record<string, unknown>;
@@ -9,7 +10,7 @@ const toMessage = (r: Row): Message => ({
   role: r.role as Message['role'],
   content: r.content as string,
   runId: (r.run_id as string | null) ?? null,
-  createdAt: new Date(r.created_at as string).toISOString(),
+  createdAt: timestamp(r.created_at),
 });
 
 /** A session's messages in the order they were stored. */

@@ -2,6 +2,7 @@ import { SemibotError, type ErrorCode, type ExecutionMode, type FinalRunStatus, 
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Db, type Queryable } from '../db/db.js';
 import { StatementBatcher } from '../db/statement-batcher.js';
+import { timestamp, timestampOrNull } from './timestamps.js';
 
 export type { RunUsage } from '@semibot/protocol';
 export interface Run {
@@ -28,7 +29,6 @@ export interface Run {
   fallbackReason: string | null;
 }
 type Row = Record<string, unknown>;
-const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
 export const toRun = (r: Row): Run => ({
   id: r.id as string,
@@ -41,11 +41,11 @@ export const toRun = (r: Row): Run => ({
   attempt: Number(r.attempt),
   error: r.error_code ? { code: r.error_code as ErrorCode, message: (r.error_message as string) ?? '' } : null,
   usage: (r.usage as RunUsage | null) ?? null,
-  createdAt: iso(r.created_at)!,
-  startedAt: iso(r.started_at),
-  finishedAt: iso(r.finished_at),
+  createdAt: timestamp(r.created_at),
+  startedAt: timestampOrNull(r.started_at),
+  finishedAt: timestampOrNull(r.finished_at),
   leaseOwner: (r.lease_owner as string | null) ?? null,
-  leaseExpiresAt: iso(r.lease_expires_at),
+  leaseExpiresAt: timestampOrNull(r.lease_expires_at),
   executionMode: (r.execution_mode as ExecutionMode | null) ?? 'runtime',
   fallbackReason: (r.fallback_reason as string | null) ?? null,
 });

@@ -1,5 +1,6 @@
 import type { RuntimeType, Session } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
+import { timestamp } from './timestamps.js';
 
 export type { Session } from '@semibot/protocol';
 type Row = Record<string, unknown>;
@@ -11,8 +12,8 @@ const toSession = (r: Row): Session => ({
   agentId: r.agent_id as string,
   title: (r.title as string | null) ?? null,
   runtimeType: (r.runtime_type as RuntimeType | null) ?? null,
-  createdAt: new Date(r.created_at as string).toISOString(),
-  updatedAt: new Date(r.updated_at as string).toISOString(),
+  createdAt: timestamp(r.created_at),
+  updatedAt: timestamp(r.updated_at),
 });
 
 export async function createSession(

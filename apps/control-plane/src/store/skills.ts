@@ -1,5 +1,6 @@
 import type { Skill, SkillIndexEntry, SkillPackage } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
+import { timestamp } from './timestamps.js';
 
 export interface SkillFileInput {
   path: string;
@@ -16,7 +17,7 @@ const toSkill = (r: Row): Skill => ({
   requires: r.requires as Skill['requires'],
   hash: r.hash as string,
   sizeBytes: Number(r.size_bytes),
-  createdAt: new Date(r.created_at as string).toISOString(),
+  createdAt: timestamp(r.created_at),
 });
 
 export async function insertSkill(

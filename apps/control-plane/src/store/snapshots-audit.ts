@@ -1,5 +1,6 @@
 import type { AuditEntry, SnapshotParams } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
+import { timestamp } from './timestamps.js';
 
 const SNAPSHOTS_KEPT = 3;
 
@@ -76,6 +77,6 @@ export async function listAudit(q: Queryable, orgId: string, opts: { limit: numb
     action: r.action as string,
     target: (r.target as string | null) ?? null,
     details: r.details as Record<string, unknown>,
-    createdAt: new Date(r.created_at as string).toISOString(),
+    createdAt: timestamp(r.created_at),
   }));
 }

@@ -1,5 +1,6 @@
 import type { Org, User } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
+import { timestamp } from './timestamps.js';
 
 export type { Org, User } from '@semibot/protocol';
 type Row = Record<string, unknown>;
@@ -13,7 +14,7 @@ const toUser = (r: Row): User => ({
   vmMode: (r.vm_mode as User['vmMode']) ?? null,
   runtimeType: (r.default_runtime_type as User['runtimeType']) ?? null,
   executionMode: (r.execution_mode as User['executionMode']) ?? null,
-  createdAt: new Date(r.created_at as string).toISOString(),
+  createdAt: timestamp(r.created_at),
 });
 const toOrg = (r: Row): Org => ({
   id: r.id as string,
@@ -22,7 +23,7 @@ const toOrg = (r: Row): Org => ({
   defaultVmMode: (r.default_vm_mode as Org['defaultVmMode']) ?? null,
   defaultRuntimeType: (r.default_runtime_type as Org['defaultRuntimeType']) ?? null,
   defaultExecutionMode: (r.default_execution_mode as Org['defaultExecutionMode']) ?? null,
-  createdAt: new Date(r.created_at as string).toISOString(),
+  createdAt: timestamp(r.created_at),
 });
 
 /** Each registration makes a new org owned by the new user, atomically. Throws on a taken email. */
@@ -157,5 +158,5 @@ export async function insertApiKey(
     `INSERT INTO api_keys (org_id, user_id, name, key_hash, key_prefix) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
     [input.orgId, input.userId, input.name, input.keyHash, input.prefix],
   );
-  return { id: row!.id as string, name: row!.name as string, prefix: row!.key_prefix as string, createdAt: new Date(row!.created_at as string).toISOString() };
+  return { id: row!.id as string, name: row!.name as string, prefix: row!.key_prefix as string, createdAt: timestamp(row!.created_at) };
 }

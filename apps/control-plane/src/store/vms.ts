@@ -1,5 +1,6 @@
 import type { VmMode, VmState } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
+import { timestamp, timestampOrNull } from './timestamps.js';
 
 
 export interface VmInstance {
@@ -18,7 +19,6 @@ export interface VmInstance {
   createdAt: string;
 }
 type Row = Record<string, unknown>;
-const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
 const toVm = (r: Row): VmInstance => ({
   id: r.id as string,
@@ -28,12 +28,12 @@ const toVm = (r: Row): VmInstance => ({
   status: r.status as VmState,
   vmId: (r.vm_id as string | null) ?? null,
   connectTicketHash: (r.connect_ticket_hash as string | null) ?? null,
-  lastHeartbeatAt: iso(r.last_heartbeat_at),
+  lastHeartbeatAt: timestampOrNull(r.last_heartbeat_at),
   bootstrapAttempts: Number(r.bootstrap_attempts),
   bootstrapLastError: (r.bootstrap_last_error as string | null) ?? null,
-  lastBootstrapAt: iso(r.last_bootstrap_at),
-  connectedAt: iso(r.connected_at),
-  createdAt: iso(r.created_at)!,
+  lastBootstrapAt: timestampOrNull(r.last_bootstrap_at),
+  connectedAt: timestampOrNull(r.connected_at),
+  createdAt: timestamp(r.created_at),
 });
 
 /** The user's one live instance row (not terminated/failed), or the newest one of any state. */
