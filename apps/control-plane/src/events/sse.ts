@@ -50,7 +50,6 @@ export function openSse(raw: ServerResponse, opts: { heartbeatMs: number; header
     ...opts.headers,
   });
   raw.socket?.setNoDelay(true);
-  raw.write(': connected\n\n');
   let closed = false;
   open++;
   const closers: (() => void)[] = [];
@@ -71,15 +70,22 @@ export function openSse(raw: ServerResponse, opts: { heartbeatMs: number; header
   // through the response, each frame went through four writes of the chunked encoder, a cork and
   // a writev — 19–21 µs of CPU per frame against 13–14 (200 streams of one frame per 20 ms, a
   // lone HTTP server), and the relay moved 49–60k events/s against 62–68k now (npm run bench).
-  // `end` still goes through the response, after everything written here.
+  //
+  // The headers and the greeting wait for the end of the tick too, and the last chunk goes with the
+  // response's end: a turn's stream opens with its `run` event already in the log and ends with
+  // `done`, and each of those was a write of its own beside the headers and the terminator. On
+  // loopback a write costs the writer the receiver's TCP work as well, ~40–60 µs here; a one-token
+  // turn made five, now three (bench/README, 2026-12-07, sixth session).
   const direct = raw.chunkedEncoding && raw.socket !== null;
+  let headersOut = false;
   let pending = '';
   const flush = () => {
     const body = pending;
     pending = '';
     if (closed || body === '') return;
-    if (direct && raw.socket) raw.socket.write(`${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n`);
+    if (direct && headersOut && raw.socket) raw.socket.write(`${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n`);
     else raw.write(body);
+    headersOut = true;
   };
   function write(chunk: string) {
     if (closed) return;
@@ -90,12 +96,19 @@ export function openSse(raw: ServerResponse, opts: { heartbeatMs: number; header
     if (pending === '') process.nextTick(flush);
     pending += chunk;
   }
+  write(': connected\n\n');
   return {
     send: (e) => write(frameOf(e)),
     sendUnsequenced: (event) => write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`),
     end: () => {
-      flush(); // before the last chunk; a kept-alive socket may serve another response next tick
-      if (!closed) raw.end();
+      // what is pending goes with the last chunk, in one write: a kept-alive socket may serve
+      // another response next tick, so nothing of this one may be left for a later flush
+      const body = pending;
+      pending = '';
+      if (!closed) {
+        if (body === '') raw.end();
+        else raw.end(body);
+      }
       close();
     },
     get closed() {
