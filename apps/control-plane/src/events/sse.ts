@@ -74,8 +74,8 @@ export function openSse(raw: ServerResponse, opts: { heartbeatMs: number; header
   // The headers and the greeting wait for the end of the tick too, and the last chunk goes with the
   // response's end: a turn's stream opens with its `run` event already in the log and ends with
   // `done`, and each of those was a write of its own beside the headers and the terminator. On
-  // loopback a write costs the writer the receiver's TCP work as well, ~40–60 µs here; a one-token
-  // turn made five, now three (bench/README, 2026-12-07, sixth session).
+  // loopback a write costs the writer the receiver's TCP work and wake-up as well; a one-token turn
+  // made five, now three (bench/README, 2026-12-07, sixth session).
   const direct = raw.chunkedEncoding && raw.socket !== null;
   let headersOut = false;
   let pending = '';
@@ -105,10 +105,7 @@ export function openSse(raw: ServerResponse, opts: { heartbeatMs: number; header
       // another response next tick, so nothing of this one may be left for a later flush
       const body = pending;
       pending = '';
-      if (!closed) {
-        if (body === '') raw.end();
-        else raw.end(body);
-      }
+      if (!closed) raw.end(body); // (an empty body ends it as end() would)
       close();
     },
     get closed() {
