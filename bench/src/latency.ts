@@ -88,16 +88,25 @@ export async function tokenLatencyPasses(ctx: BenchContext, level: LatencyLevel,
   // idle about that long after the warm-up: one stream of the 200-stream level's relayed pass was
   // lost with "socket hang up" (most likely a request sent as that close came back through the
   // proxies). An unmeasured round at this level's concurrency, straight and through the proxies,
-  // hands the passes fresh connections.
+  // hands the passes fresh connections. That round is the one that meets those closes (a full run
+  // failed there once, 2026-12-07): a request that got no response at all goes once more, as an
+  // HTTP client retries an idempotent request on a reused connection; anything else still fails.
   for (const url of [ctx.mock.url, ctx.relays.url]) {
-    const warm = Array.from({ length: level.streams }, () => baselineChat(url, '/echo warm'));
-    expectComplete(await streamsJob(ctx, warm, 'openai', level.streams, false), 1, `connection warm-up, ${level.streams} streams`);
+    const warm = (n: number) => Array.from({ length: n }, () => baselineChat(url, '/echo warm'));
+    const what = `connection warm-up, ${level.streams} streams`;
+    const first = await streamsJob(ctx, warm(level.streams), 'openai', level.streams, false);
+    const lost = first.results.filter(metIdleClose).length;
+    expectComplete({ ...first, results: first.results.filter((r) => !metIdleClose(r)) }, 1, what);
+    if (lost > 0) expectComplete(await streamsJob(ctx, warm(lost), 'openai', lost, false), 1, `${what}, ${lost} sent again`);
   }
   const figures: LatencyFigure[] = [];
   for (let i = 0; i < passes; i++) figures.push(await tokenLatency(ctx, level));
   const median = [...figures].sort((a, b) => a.addedMs.p99 - b.addedMs.p99)[Math.floor((figures.length - 1) / 2)]!;
   return { ...median, passes: figures.map((f) => ({ p50: f.addedMs.p50, p99: f.addedMs.p99, bareRelaysP99: f.bareRelays.addedMs.p99 })) };
 }
+
+/** A request written to a connection the server was closing: no status, no byte of a response. */
+const metIdleClose = (r: StreamResult) => r.status === 0 && r.bytes === 0 && r.error !== null;
 
 async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Promise<LatencyFigure> {
   const content = `/ts ${level.tokens} ${level.delayMs}`;
