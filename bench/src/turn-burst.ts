@@ -9,7 +9,8 @@ import { summarize, type Summary } from './stats.js';
  * to no token relay mixed in. At that level the added p99 sits mostly in the tokens that arrive
  * while turns start or end (LatencyFigure.byPhase), and a turn's own CPU, times 200, is what those
  * tokens queue behind on two cores. CPU is split into each process's main thread and the rest
- * (the control plane's rest: its database thread — embedded PGlite — and V8's GC helper threads).
+ * (the control plane's rest: its database thread — embedded PGlite — and V8's helper threads,
+ * which in a fresh process are mostly the JIT compiling, some GC: bench/README, sixth session).
  */
 export interface TurnBurstFigure {
   /** turns per round (one per session, all posted at once) */
