@@ -160,6 +160,7 @@ export class SessionManager {
     let outcome: string = 'failed';
     try {
       const memory = this.memoryOf(s);
+      await memory.ready; // its directories: the turn's commands run in workDir
       const history = (s.history ??= (await memory.history()) ?? (await this.restore(memory, s.id, msg.runId)));
       const result = await adapter.runTurn({
         sessionId: s.id,

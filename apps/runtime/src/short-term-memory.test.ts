@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -20,6 +20,24 @@ const turn = (n: number) => [
 ];
 
 describe('ShortTermMemory', () => {
+  it("makes a new session's directories without blocking the event loop, before anything is written", async () => {
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'stm-')), 'session');
+    dirs.push(path.dirname(dir));
+    const memory = new ShortTermMemory(dir);
+    expect(existsSync(dir)).toBe(false); // nothing synchronous: the directories come from the thread pool
+    await memory.saveTurn('r1', turn(1)); // waits for them
+    expect(existsSync(memory.workDir)).toBe(true);
+    expect(readFileSync(path.join(dir, 'memory/conversation.md'), 'utf8')).toContain('question 1');
+  });
+
+  it('reports a directory it cannot make to whatever waits for it', async () => {
+    const { dir } = fresh();
+    writeFileSync(path.join(dir, 'blocked'), ''); // a file where the session's directory would go
+    const memory = new ShortTermMemory(path.join(dir, 'blocked'));
+    await expect(memory.ready).rejects.toThrow(/ENOTDIR|EEXIST/);
+    await expect(memory.history()).rejects.toThrow(/ENOTDIR|EEXIST/);
+  });
+
   it('appends each turn to both transcripts and reads the history back', async () => {
     const { dir, memory } = fresh();
     expect(await memory.history()).toBeNull();
