@@ -108,6 +108,7 @@ const SNAPSHOT_FILES = 2_000;
 
 async function snapshotCost(dir: string): Promise<GraphOverhead['snapshotMs']> {
   const memory = new ShortTermMemory(path.join(dir, 'snapshot-session'));
+  await memory.ready; // its work directory, which the files below go into
   for (let i = 0; i < SNAPSHOT_FILES; i++) {
     const sub = path.join(memory.workDir, `d${i % 20}`);
     if (i < 20) mkdirSync(sub);
