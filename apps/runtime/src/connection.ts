@@ -268,7 +268,10 @@ export class ControlConnection {
     const produced = this.buffered;
     this.written = [];
     this.buffered = [];
-    for (const json of resent) (this.keep(json), this.queue(json));
+    for (const json of resent) {
+      this.keep(json);
+      this.queue(json);
+    }
     for (const msg of produced) this.write(msg);
   }
 
