@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../db/db.js';
+import { randomUUID } from 'node:crypto';
+import type { Db, Queryable } from '../db/db.js';
 import { migrate } from '../db/migrate.js';
 import { testDatabases } from '../testing/databases.js';
 import { createAgent, deleteAgent, getAgent, listAgents, patchAgent } from './agents.js';
@@ -183,6 +184,37 @@ for (const backend of testDatabases) {
       for (const [i, s] of sessions.entries()) {
         expect((await listMessages(db, t.org.id, s.id)).filter((m) => m.role !== 'user' || !m.content.startsWith('second')).map((m) => m.content)).toEqual([`m${i}`, `a${i}`]);
       }
+    });
+
+    it('stores a batch of turns by key: the rows it reads do not grow with the sessions and runs stored', async () => {
+      const t = await tenant();
+      const newSessions = async (n: number) =>
+        (await db.query<{ id: string }>('INSERT INTO sessions (org_id, user_id, agent_id) SELECT $1, $2, $3 FROM generate_series(1, $4) RETURNING id', [
+          t.org.id, t.user.id, t.agent.id, n,
+        ])).map((r) => r.id);
+      const turns = (ids: string[]) =>
+        JSON.stringify(ids.map((session) => ({
+          run_id: randomUUID(), org: t.org.id, usr: t.user.id, session, key: null, request: null, message: randomUUID(),
+          content: 'x', claim: true, owner: 'r', lease_ms: 60_000,
+        })));
+      const [busy, idle] = [await newSessions(300), await newSessions(20)];
+      await newSessions(2_000); // stored, never touched
+      await db.query('SELECT semibot_submit_runs($1)', [turns(busy)]); // 300 runs running meanwhile
+      // rows of each table this transaction read, heap and index fetches alike
+      const read = async (q: Queryable) =>
+        new Map((await q.query<{ relname: string; n: string }>(
+          `SELECT relname, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname IN ('sessions', 'runs')`,
+        )).map((r) => [r.relname, Number(r.n)]));
+      const { stored, before, after } = await db.tx(async (q) => {
+        const before = await read(q);
+        const [row] = await q.query<{ r: { run: { status: string } }[] }>('SELECT semibot_submit_runs($1) AS r', [turns(idle)]);
+        return { stored: row!.r, before, after: await read(q) };
+      });
+      expect(stored.map((s) => s.run.status)).toEqual(idle.map(() => 'running'));
+      // a handful of lookups a turn (its session, its delivery, the foreign keys), not a scan of 2,320
+      // sessions or of the 300 running runs
+      expect(after.get('sessions')! - before.get('sessions')!).toBeLessThanOrEqual(idle.length * 5);
+      expect(after.get('runs')! - before.get('runs')!).toBeLessThanOrEqual(idle.length * 5);
     });
 
     it('takes a run over when its lease expires, fencing the old attempt out', async () => {
