@@ -37,6 +37,8 @@ export interface BenchConfig {
   deadlineMs: number;
   /** bound on any single load job */
   jobTimeoutMs: number;
+  /** batch-submit.ts: batches of turns stored at each number of sessions stored, other runs running meanwhile */
+  batchSubmit: { batches: number; sessionLevels: number[]; running: number };
 }
 
 export const FULL: BenchConfig = {
@@ -61,6 +63,7 @@ export const FULL: BenchConfig = {
   idleSessions: 100,
   deadlineMs: 10 * 60_000,
   jobTimeoutMs: 120_000,
+  batchSubmit: { batches: 30, sessionLevels: [1_000, 20_000], running: 200 },
 };
 
 export const SMOKE: BenchConfig = {
@@ -82,4 +85,5 @@ export const SMOKE: BenchConfig = {
   idleSessions: 5,
   deadlineMs: 60_000,
   jobTimeoutMs: 20_000,
+  batchSubmit: { batches: 2, sessionLevels: [100, 200], running: 5 },
 };

@@ -13,6 +13,7 @@ import { formatTable, rows, writeResults, type Figures } from './report.js';
 import { coldStart, coldStartFigure, npmStartToReady, restartToReady, startToReady, startToReadyWithoutSpare, waitForSpare, type ColdStart } from './startup.js';
 import { relayThroughput } from './throughput.js';
 import { Timeline } from './timeline.js';
+import { batchSubmit, formatBatchSubmit } from './batch-submit.js';
 import { measureGraphOverhead } from './graph-overhead.js';
 import { planeKillRecovery, socketCutRecovery, toolTurns } from './recovery.js';
 import { formatHa, haBench } from './ha.js';
@@ -127,6 +128,8 @@ async function run(): Promise<void> {
 
   const graph = await t.run('graph overhead', () => measureGraphOverhead(cfg.smoke ? 5 : 100));
   say(formatGraph(graph));
+  const submit = await t.run('batch submit', () => batchSubmit(cfg.batchSubmit));
+  say(formatBatchSubmit(submit));
   const toolTurn = await t.run('tool turns', () => toolTurns(cp, cfg.smoke ? 2 : 20));
   say(`tool turn overhead p50 ${ms(toolTurn.overheadMs.p50)} ms`);
   const recovery = await t.run('plane kills', () => planeKillRecovery(cp, cfg.smoke ? 1 : 3));
@@ -155,6 +158,7 @@ async function run(): Promise<void> {
     sseConnections,
     plane,
     graph,
+    batchSubmit: submit,
     toolTurn,
     recovery,
     socketCut,
@@ -287,7 +291,7 @@ async function runOnly(
   client: LoadClient,
   mock: Awaited<ReturnType<typeof startMock>>,
 ): Promise<void> {
-  const known = ['warm', 'burst', 'latency', 'relay', 'memory', 'floor', 'long', 'graph'];
+  const known = ['warm', 'burst', 'latency', 'relay', 'memory', 'floor', 'long', 'graph', 'submit'];
   const unknown = [...names].filter((n) => !known.includes(n));
   if (unknown.length) throw new Error(`--only: unknown phase ${unknown.join(', ')} (known: ${known.join(', ')})`);
   const ctx = await t.run('latency user warm-up', () => prepareLatencyUser(cfg, client, mock, cp));
@@ -298,6 +302,7 @@ async function runOnly(
   await new Promise((r) => setTimeout(r, Math.max(0, cp.spawnedAt + 4_000 - performance.now())));
   await waitForSpare(20_000);
   if (names.has('graph')) say(formatGraph(await t.run('graph overhead', () => measureGraphOverhead(100))));
+  if (names.has('submit')) say(formatBatchSubmit(await t.run('batch submit', () => batchSubmit(cfg.batchSubmit))));
   if (names.has('warm')) {
     const w = await t.run('warm turns', () => warmTurns(ctx));
     say(`warm turn overhead p50 ${ms(w.overheadMs.p50)} ms, max ${ms(w.overheadMs.max)} ms; POST → run p50 ${ms(w.productRunFrameMs.p50)} ms, → done ${ms(w.productDoneMs.p50)} ms`);

@@ -1,3 +1,4 @@
+import type { BatchSubmitFigure } from './batch-submit.js';
 import type { GraphOverhead } from './graph-overhead.js';
 import type { RecoveryFigure, SocketCutFigure, ToolTurnFigure } from './recovery.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,8 @@ export interface Figures {
   sseConnections: ConnectionMemory;
   plane: PlaneMemory;
   graph: GraphOverhead;
+  /** storing a batch of turns with few and with many sessions stored: does it grow with them? */
+  batchSubmit: BatchSubmitFigure;
   toolTurn: ToolTurnFigure;
   recovery: RecoveryFigure;
   socketCut: SocketCutFigure;
@@ -214,6 +217,13 @@ export function rows(f: Figures): Row[] {
   out.push({ metric: '  CPU per checkpoint, 50 sessions saving at once (all threads)', value: `${g.checkpointCpuUs} µs`, target: '—', ok: null });
   out.push({ metric: '  CPU per turn end on disk (checkpoint, transcripts, snapshot), 50 sessions at once', value: `${g.turnEndCpuUs} µs`, target: '—', ok: null });
   out.push({ metric: `  end-of-turn snapshot, ${g.snapshotMs.files} files in the work dir: after a tool turn | a model-only turn`, value: `${g.snapshotMs.afterToolTurn} | ${g.snapshotMs.afterModelOnlyTurn} ms`, target: '—', ok: null });
+  const submit = f.batchSubmit;
+  out.push({
+    metric: `batch submit, ${submit.turnsPerBatch} turns a batch, ${submit.running} running, µs a turn p50 / p99 (session rows read a turn): ${submit.levels.map((l) => `${l.sessionsStored}`).join(' | ')} sessions stored`,
+    value: submit.levels.map((l) => `${l.usPerTurn.p50} / ${l.usPerTurn.p99} (${l.sessionRowsReadPerTurn})`).join(' | '),
+    target: '—',
+    ok: null,
+  });
   out.push({
     metric: `tool turn overhead over the tool's own time, p50 / max (${f.toolTurn.turns})`,
     value: `${ms(f.toolTurn.overheadMs.p50)} / ${ms(f.toolTurn.overheadMs.max)} ms`,
