@@ -1,6 +1,7 @@
 import type { Agent, AgentCreateBody, AgentPatchBody } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 import { timestamp } from './timestamps.js';
+import { liveRowOfOrg } from './live-row.js';
 
 export type { Agent } from '@semibot/protocol';
 type Row = Record<string, unknown>;
@@ -49,7 +50,7 @@ export async function listAgents(q: Queryable, orgId: string): Promise<Agent[]> 
 }
 
 export async function getAgent(q: Queryable, orgId: string, id: string): Promise<Agent | null> {
-  const [row] = await q.query('SELECT * FROM agents WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL', [id, orgId]);
+  const row = await liveRowOfOrg(q, 'agents', orgId, id);
   return row ? toAgent(row) : null;
 }
 

@@ -1,6 +1,7 @@
 import type { McpServerSpec, McpServerView } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 import { timestamp } from './timestamps.js';
+import { liveRowOfOrg } from './live-row.js';
 
 /** A stored server with its real env and header values (the API shows them masked, same shape). */
 export type McpServer = McpServerView;
@@ -45,7 +46,7 @@ export async function listMcpServers(q: Queryable, orgId: string): Promise<McpSe
 }
 
 export async function getMcpServer(q: Queryable, orgId: string, id: string): Promise<McpServer | null> {
-  const [row] = await q.query('SELECT * FROM mcp_servers WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL', [id, orgId]);
+  const row = await liveRowOfOrg(q, 'mcp_servers', orgId, id);
   return row ? toServer(row) : null;
 }
 

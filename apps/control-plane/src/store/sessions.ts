@@ -1,6 +1,7 @@
 import type { RuntimeType, Session } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 import { timestamp } from './timestamps.js';
+import { liveRowOfOrg } from './live-row.js';
 
 export type { Session } from '@semibot/protocol';
 type Row = Record<string, unknown>;
@@ -37,7 +38,7 @@ export async function listSessions(q: Queryable, orgId: string, agentId?: string
 }
 
 export async function getSession(q: Queryable, orgId: string, id: string): Promise<Session | null> {
-  const [row] = await q.query('SELECT * FROM sessions WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL', [id, orgId]);
+  const row = await liveRowOfOrg(q, 'sessions', orgId, id);
   return row ? toSession(row) : null;
 }
 

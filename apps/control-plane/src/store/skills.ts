@@ -1,6 +1,7 @@
 import type { Skill, SkillIndexEntry, SkillPackage } from '@semibot/protocol';
 import type { Queryable } from '../db/db.js';
 import { timestamp } from './timestamps.js';
+import { liveRowOfOrg } from './live-row.js';
 
 export interface SkillFileInput {
   path: string;
@@ -43,7 +44,7 @@ export async function listSkills(q: Queryable, orgId: string): Promise<Skill[]> 
 }
 
 export async function getSkill(q: Queryable, orgId: string, id: string): Promise<(Skill & { files: { path: string; size: number; executable: boolean }[] }) | null> {
-  const [row] = await q.query('SELECT * FROM skills WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL', [id, orgId]);
+  const row = await liveRowOfOrg(q, 'skills', orgId, id);
   if (!row) return null;
   const files = await q.query(
     'SELECT path, octet_length(content) AS size, executable FROM skill_files WHERE skill_id = $1 ORDER BY path',

@@ -186,7 +186,7 @@ for (const backend of testDatabases) {
       }
     });
 
-    it('stores a batch of turns by key: the rows it reads do not grow with the sessions and runs stored', async () => {
+    it('stores turns by key: the rows a submit reads do not grow with the sessions, runs and agents stored', async () => {
       const t = await tenant();
       const newSessions = async (n: number) =>
         (await db.query<{ id: string }>('INSERT INTO sessions (org_id, user_id, agent_id) SELECT $1, $2, $3 FROM generate_series(1, $4) RETURNING id', [
@@ -199,22 +199,38 @@ for (const backend of testDatabases) {
         })));
       const [busy, idle] = [await newSessions(300), await newSessions(20)];
       await newSessions(2_000); // stored, never touched
+      await db.query(`INSERT INTO agents (org_id, created_by, name, system_prompt) SELECT $1, $2, 'other', 'p' FROM generate_series(1, 1000)`, [t.org.id, t.user.id]);
       await db.query('SELECT semibot_submit_runs($1)', [turns(busy)]); // 300 runs running meanwhile
       // rows of each table this transaction read, heap and index fetches alike
       const read = async (q: Queryable) =>
         new Map((await q.query<{ relname: string; n: string }>(
-          `SELECT relname, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname IN ('sessions', 'runs')`,
+          `SELECT relname, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname IN ('sessions', 'runs', 'agents')`,
         )).map((r) => [r.relname, Number(r.n)]));
-      const { stored, before, after } = await db.tx(async (q) => {
-        const before = await read(q);
-        const [row] = await q.query<{ r: { run: { status: string } }[] }>('SELECT semibot_submit_runs($1) AS r', [turns(idle)]);
-        return { stored: row!.r, before, after: await read(q) };
-      });
-      expect(stored.map((s) => s.run.status)).toEqual(idle.map(() => 'running'));
-      // a handful of lookups a turn (its session, its delivery, the foreign keys), not a scan of 2,320
-      // sessions or of the 300 running runs
-      expect(after.get('sessions')! - before.get('sessions')!).toBeLessThanOrEqual(idle.length * 5);
-      expect(after.get('runs')! - before.get('runs')!).toBeLessThanOrEqual(idle.length * 5);
+      const counted = <T>(statement: (q: Queryable) => Promise<T>) =>
+        db.tx(async (q) => {
+          const before = await read(q);
+          const result = await statement(q);
+          const after = await read(q);
+          return { result, read: (table: string) => after.get(table)! - before.get(table)! };
+        });
+      const [lone, ...batched] = idle;
+      const batch = await counted(async (q) => (await q.query<{ r: { run: { status: string }; delivery: unknown }[] }>('SELECT semibot_submit_runs($1) AS r', [turns(batched)]))[0]!.r);
+      expect(batch.result.map((s) => s.run.status)).toEqual(batched.map(() => 'running'));
+      expect(batch.result.every((s) => s.delivery !== null)).toBe(true);
+      // a handful of lookups a turn (its session, its delivery, the foreign keys), not a scan of the
+      // 2,320 sessions, the 300 running runs or the 1,001 agents
+      for (const table of ['sessions', 'runs', 'agents']) expect(batch.read(table), table).toBeLessThanOrEqual(batched.length * 5);
+      const one = await counted(async (q) => (await q.query<{ r: { run: { status: string }; delivery: unknown } }>(
+        'SELECT semibot_submit_run($1, $2, $3, $4, NULL, NULL, $5, $6, true, $7, 60000) AS r',
+        [randomUUID(), t.org.id, t.user.id, lone, randomUUID(), 'x', 'r'],
+      ))[0]!.r);
+      expect(one.result.run.status).toBe('running');
+      expect(one.result.delivery).not.toBeNull();
+      for (const table of ['sessions', 'runs', 'agents']) expect(one.read(table), table).toBeLessThanOrEqual(5);
+      // and so does a request's look-up of its session and agent, not a walk of the org's index
+      const found = await counted(async (q) => [await getSession(q, t.org.id, lone!), await getAgent(q, t.org.id, t.agent.id)]);
+      expect(found.result.map((r) => r?.id)).toEqual([lone, t.agent.id]);
+      for (const table of ['sessions', 'agents']) expect(found.read(table), table).toBeLessThanOrEqual(1);
     });
 
     it('takes a run over when its lease expires, fencing the old attempt out', async () => {
