@@ -23,16 +23,21 @@ export async function insertSnapshots(q: Queryable, rows: SnapshotInsert[]): Pro
       JSON.stringify(s.conversationState), JSON.stringify(s.fileManifest));
     return `($${b + 1}::uuid, $${b + 2}::uuid, $${b + 3}::uuid, $${b + 4}::jsonb, $${b + 5}::jsonb, $${b + 6}::jsonb, $${b + 7}::jsonb)`;
   });
-  // the DELETE does not see the rows its own statement inserts: it keeps KEPT - 1 of the older ones
+  // The DELETE does not see the rows its own statement inserts: it keeps KEPT - 1 of the older ones.
+  // It finds the sessions' snapshots by their ids (session_snapshots_latest): joined to the rows
+  // just inserted instead, with no statistics (embedded PGlite) it was a hash join over two scans of
+  // every snapshot stored, 120,000 rows read for 20 turns ending with 20,000 sessions stored.
+  params.push(newest.map((s) => s.sessionId));
+  const sessions = `$${params.length}::uuid[]`;
   await q.query(
     `WITH added AS (
        INSERT INTO session_snapshots (session_id, user_id, org_id, checkpoint, short_term_memory, conversation_state, file_manifest)
-       VALUES ${tuples.join(', ')} RETURNING session_id
+       VALUES ${tuples.join(', ')}
      )
-     DELETE FROM session_snapshots WHERE session_id IN (SELECT session_id FROM added) AND id NOT IN (
+     DELETE FROM session_snapshots WHERE session_id = ANY (${sessions}) AND id NOT IN (
        SELECT id FROM (
          SELECT id, row_number() OVER (PARTITION BY session_id ORDER BY created_at DESC, id DESC) AS n
-           FROM session_snapshots WHERE session_id IN (SELECT session_id FROM added)
+           FROM session_snapshots WHERE session_id = ANY (${sessions})
        ) newest WHERE n <= $1)`,
     params,
   );

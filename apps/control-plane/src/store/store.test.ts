@@ -54,6 +54,30 @@ for (const backend of testDatabases) {
       expect(kept.map((r) => Number(r.n))).toEqual([3, 3]);
     });
 
+    it('keeps the newest snapshots by key: the rows a batch reads do not grow with the snapshots stored', async () => {
+      const t = await tenant();
+      const others = (await db.query<{ id: string }>('INSERT INTO sessions (org_id, user_id, agent_id) SELECT $1, $2, $3 FROM generate_series(1, 2000) RETURNING id', [
+        t.org.id, t.user.id, t.agent.id,
+      ])).map((r) => r.id);
+      await db.query(`INSERT INTO session_snapshots (session_id, user_id, org_id, short_term_memory, conversation_state, file_manifest)
+                      SELECT id, $2, $3, '{}', '{}', '[]' FROM unnest($1::uuid[]) id, generate_series(1, 3)`, [others, t.user.id, t.org.id]);
+      const ending = others.slice(0, 10);
+      const { read } = await db.tx(async (q) => {
+        const rows = `SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname = 'session_snapshots'`;
+        const [before] = await q.query<{ n: string }>(rows);
+        await insertSnapshots(q, ending.map((sessionId) => ({
+          sessionId, orgId: t.org.id, userId: t.user.id, checkpoint: null, shortTermMemory: {}, conversationState: { last: true }, fileManifest: [],
+        })));
+        const [after] = await q.query<{ n: string }>(rows);
+        return { read: Number(after!.n) - Number(before!.n) };
+      });
+      // each session's own four rows (three kept, one deleted) are read twice, not the 6,000 stored
+      expect(read).toBeLessThanOrEqual(ending.length * 8);
+      const kept = await db.query<{ n: string }>('SELECT count(*) AS n FROM session_snapshots WHERE session_id = ANY($1) GROUP BY session_id', [ending]);
+      expect(kept.map((r) => Number(r.n))).toEqual(ending.map(() => 3));
+      expect((await latestSnapshot(db, ending[0]!))?.conversationState).toEqual({ last: true });
+    });
+
     it('migrates idempotently', async () => {
       expect(await migrate(db)).toEqual([]);
     });
