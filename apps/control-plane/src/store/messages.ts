@@ -54,8 +54,12 @@ export async function insertMessage(
  * messages still waiting in the queue behind it (a turn must not see questions asked after it).
  */
 export async function historyForPlane(q: Queryable, sessionId: string, excludeRunId: string | null): Promise<Message[]> {
+  // each message's run by key (LATERAL … LIMIT 1 cannot become a join): as a plain join, with no
+  // statistics (embedded PGlite) it was a hash join over a scan of every run stored, at every
+  // session's start on a plane
   const rows = await q.query(
-    `SELECT m.* FROM messages m LEFT JOIN runs r ON r.id = m.run_id
+    `SELECT m.* FROM messages m
+       LEFT JOIN LATERAL (SELECT r.id, r.status, r.queue_seq FROM runs r WHERE r.id = m.run_id LIMIT 1) r ON true
       WHERE m.session_id = $1 AND ($2::uuid IS NULL OR m.run_id IS DISTINCT FROM $2)
         AND (r.id IS NULL OR r.status NOT IN ('queued', 'running'))
       ORDER BY r.queue_seq NULLS FIRST, m.position`,

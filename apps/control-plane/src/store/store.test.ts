@@ -5,7 +5,7 @@ import { migrate } from '../db/migrate.js';
 import { testDatabases } from '../testing/databases.js';
 import { createAgent, deleteAgent, getAgent, listAgents, patchAgent } from './agents.js';
 import { insertEvents, prunedThrough, pruneEvents, readEvents } from './events.js';
-import { listMessages } from './messages.js';
+import { historyForPlane, listMessages } from './messages.js';
 import { claimSession, finalizeRun, getRun, getRunById, nextAttempt, renewLeases, submitMessage, unattendedSessions } from './runs.js';
 import { createSession, getSession, reserveEventIds } from './sessions.js';
 import { insertSnapshots, latestSnapshot } from './snapshots-audit.js';
@@ -76,6 +76,31 @@ for (const backend of testDatabases) {
       const kept = await db.query<{ n: string }>('SELECT count(*) AS n FROM session_snapshots WHERE session_id = ANY($1) GROUP BY session_id', [ending]);
       expect(kept.map((r) => Number(r.n))).toEqual(ending.map(() => 3));
       expect((await latestSnapshot(db, ending[0]!))?.conversationState).toEqual({ last: true });
+    });
+
+    it("reads a session's history for its plane by key, without the turn under way, however many runs are stored", async () => {
+      const t = await tenant();
+      const submit = (content: string) =>
+        submitMessage(db, { orgId: t.org.id, userId: t.user.id, sessionId: t.session.id, content, idempotencyKey: null, claim: { owner: 'r', ms: 60_000 } });
+      const first = await submit('one');
+      await finalizeRun(db, { runId: first.run.id, status: 'completed', error: null, usage: null, answer: 'two', attempt: 1 });
+      const current = await submit('three');
+      // 20,000 ended runs of other sessions, a message each
+      await db.query(
+        `WITH s AS (INSERT INTO sessions (org_id, user_id, agent_id) SELECT $1, $2, $3 FROM generate_series(1, 20000) RETURNING id),
+              r AS (INSERT INTO runs (org_id, user_id, session_id, status, attempt) SELECT $1, $2, id, 'completed', 1 FROM s RETURNING id, session_id)
+         INSERT INTO messages (org_id, session_id, run_id, role, content) SELECT $1, session_id, id, 'user', 'x' FROM r`,
+        [t.org.id, t.user.id, t.agent.id],
+      );
+      const rows = `SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname = 'runs'`;
+      const { history, read } = await db.tx(async (q) => {
+        const [before] = await q.query<{ n: string }>(rows);
+        const history = await historyForPlane(q, t.session.id, current.run.id);
+        const [after] = await q.query<{ n: string }>(rows);
+        return { history, read: Number(after!.n) - Number(before!.n) };
+      });
+      expect(history.map((m) => m.content)).toEqual(['one', 'two']);
+      expect(read).toBeLessThanOrEqual(history.length + 2); // a run looked up per message, not 20,002 read
     });
 
     it('migrates idempotently', async () => {
