@@ -2,9 +2,9 @@
 -- A database without statistics (embedded PGlite has no autovacuum and never gets any; a fresh
 -- server's tables have none yet) costs every function scan at 100 rows, and for 015's batch submit
 -- that made a hash join over a scan of every live session the cheaper plan: a 26-turn batch read
--- 20,624 rows of `sessions` with 20,600 stored, and its cost per turn grew with them (in-process
--- PGlite, 200 runs running: 269 µs a turn with ~1,000 sessions stored, 351 with ~21,000; with
--- this migration 137–155 at either). Each change below leaves the planner no such plan:
+-- 20,624 rows of `sessions` with 20,600 stored, and its cost per turn grew with them (npm run bench,
+-- --only=submit: 238–253 µs a turn with 1,000 sessions stored, 374–389 with 20,000; with this
+-- migration 104–119 at either). Each change below leaves the planner no such plan:
 
 -- 1. One index of a session's active runs, probed once. runs_active indexed `status`, and the
 --    probes for a queued and for a running run (`session_id = $1 AND status = …`) could walk all
