@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { newSessions } from './api.js';
 import { FULL, SMOKE } from './config.js';
 import { tokenLatencyPasses, warmTurns, type LatencyFigure } from './latency.js';
 import { prepareLatencyUser } from './latency-user.js';
@@ -42,6 +43,10 @@ const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : nul
 // order given (--streams=200,1 measures one stream after the code ran hot under load)
 const streamsArg = args.find((a) => a.startsWith('--streams='));
 const levels = streamsArg ? streamsArg.slice('--streams='.length).split(',').map(Number) : null;
+// --stored=20000 (with --only): that many more sessions of the latency user's org stored before the
+// phases run, none of them used: does a turn's cost grow with what the database holds?
+const storedArg = args.find((a) => a.startsWith('--stored='));
+const stored = storedArg ? Number(storedArg.slice('--stored='.length)) : 0;
 const profDir = profArg ? path.resolve(profArg.split('=')[1] ?? path.join(paths.root, 'bench/profiles')) : null;
 
 const disposers: (() => unknown)[] = [];
@@ -295,6 +300,10 @@ async function runOnly(
   const unknown = [...names].filter((n) => !known.includes(n));
   if (unknown.length) throw new Error(`--only: unknown phase ${unknown.join(', ')} (known: ${known.join(', ')})`);
   const ctx = await t.run('latency user warm-up', () => prepareLatencyUser(cfg, client, mock, cp));
+  if (stored > 0) {
+    await t.run('stored sessions', () => newSessions(cp.url, ctx.user, stored, 16));
+    say(`${stored} more sessions stored in the latency user's org`);
+  }
   // a fresh home's control plane copies the next spare database 3 s after ready (pglite-template.ts),
   // two files at a time: ~3 s on a loaded 2-core VM, past the warm-up when the machine is slower
   // still (it was, with a tracer attached). Measured here only once it is made (the full run has
