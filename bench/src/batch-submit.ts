@@ -37,8 +37,7 @@ export async function batchSubmit(o: { batches: number; sessionLevels: number[];
     const levels: BatchSubmitFigure['levels'] = [];
     let stored = o.running;
     for (const target of o.sessionLevels) {
-      const sessions = await newSessions(Math.max(0, target - stored - o.batches * TURNS_PER_BATCH));
-      stored += sessions.length;
+      stored += (await newSessions(Math.max(0, target - stored - o.batches * TURNS_PER_BATCH))).length; // stored, never touched
       const idle = await newSessions(o.batches * TURNS_PER_BATCH);
       stored += idle.length;
       const us: number[] = [];

@@ -34,6 +34,23 @@ for (const backend of testDatabases) {
       return { user, org, agent, session };
     }
 
+    /**
+     * Runs `statement` in a transaction of its own and answers how many rows of a table it read,
+     * heap and index fetches alike (pg_stat_xact_user_tables): a lookup by key reads a handful, a
+     * scan reads them all.
+     */
+    const counted = <T>(statement: (q: Queryable) => Promise<T>) =>
+      db.tx(async (q) => {
+        const tables = async () =>
+          new Map((await q.query<{ relname: string; n: string }>(
+            'SELECT relname, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables',
+          )).map((r) => [r.relname, Number(r.n)]));
+        const before = await tables();
+        const result = await statement(q);
+        const after = await tables();
+        return { result, read: (table: string) => (after.get(table) ?? 0) - (before.get(table) ?? 0) };
+      });
+
     it('stores batches of snapshots and keeps the newest three of each session', async () => {
       const a = await tenant();
       const b = await tenant();
@@ -62,17 +79,11 @@ for (const backend of testDatabases) {
       await db.query(`INSERT INTO session_snapshots (session_id, user_id, org_id, short_term_memory, conversation_state, file_manifest)
                       SELECT id, $2, $3, '{}', '{}', '[]' FROM unnest($1::uuid[]) id, generate_series(1, 3)`, [others, t.user.id, t.org.id]);
       const ending = others.slice(0, 10);
-      const { read } = await db.tx(async (q) => {
-        const rows = `SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname = 'session_snapshots'`;
-        const [before] = await q.query<{ n: string }>(rows);
-        await insertSnapshots(q, ending.map((sessionId) => ({
-          sessionId, orgId: t.org.id, userId: t.user.id, checkpoint: null, shortTermMemory: {}, conversationState: { last: true }, fileManifest: [],
-        })));
-        const [after] = await q.query<{ n: string }>(rows);
-        return { read: Number(after!.n) - Number(before!.n) };
-      });
+      const { read } = await counted((q) => insertSnapshots(q, ending.map((sessionId) => ({
+        sessionId, orgId: t.org.id, userId: t.user.id, checkpoint: null, shortTermMemory: {}, conversationState: { last: true }, fileManifest: [],
+      }))));
       // each session's own four rows (three kept, one deleted) are read twice, not the 6,000 stored
-      expect(read).toBeLessThanOrEqual(ending.length * 8);
+      expect(read('session_snapshots')).toBeLessThanOrEqual(ending.length * 8);
       const kept = await db.query<{ n: string }>('SELECT count(*) AS n FROM session_snapshots WHERE session_id = ANY($1) GROUP BY session_id', [ending]);
       expect(kept.map((r) => Number(r.n))).toEqual(ending.map(() => 3));
       expect((await latestSnapshot(db, ending[0]!))?.conversationState).toEqual({ last: true });
@@ -92,15 +103,9 @@ for (const backend of testDatabases) {
          INSERT INTO messages (org_id, session_id, run_id, role, content) SELECT $1, session_id, id, 'user', 'x' FROM r`,
         [t.org.id, t.user.id, t.agent.id],
       );
-      const rows = `SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname = 'runs'`;
-      const { history, read } = await db.tx(async (q) => {
-        const [before] = await q.query<{ n: string }>(rows);
-        const history = await historyForPlane(q, t.session.id, current.run.id);
-        const [after] = await q.query<{ n: string }>(rows);
-        return { history, read: Number(after!.n) - Number(before!.n) };
-      });
+      const { result: history, read } = await counted((q) => historyForPlane(q, t.session.id, current.run.id));
       expect(history.map((m) => m.content)).toEqual(['one', 'two']);
-      expect(read).toBeLessThanOrEqual(history.length + 2); // a run looked up per message, not 20,002 read
+      expect(read('runs')).toBeLessThanOrEqual(history.length + 2); // a run looked up per message, not 20,002 read
     });
 
     it('migrates idempotently', async () => {
@@ -250,18 +255,6 @@ for (const backend of testDatabases) {
       await newSessions(2_000); // stored, never touched
       await db.query(`INSERT INTO agents (org_id, created_by, name, system_prompt) SELECT $1, $2, 'other', 'p' FROM generate_series(1, 1000)`, [t.org.id, t.user.id]);
       await db.query('SELECT semibot_submit_runs($1)', [turns(busy)]); // 300 runs running meanwhile
-      // rows of each table this transaction read, heap and index fetches alike
-      const read = async (q: Queryable) =>
-        new Map((await q.query<{ relname: string; n: string }>(
-          `SELECT relname, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname IN ('sessions', 'runs', 'agents')`,
-        )).map((r) => [r.relname, Number(r.n)]));
-      const counted = <T>(statement: (q: Queryable) => Promise<T>) =>
-        db.tx(async (q) => {
-          const before = await read(q);
-          const result = await statement(q);
-          const after = await read(q);
-          return { result, read: (table: string) => after.get(table)! - before.get(table)! };
-        });
       const [lone, ...batched] = idle;
       const batch = await counted(async (q) => (await q.query<{ r: { run: { status: string }; delivery: unknown }[] }>('SELECT semibot_submit_runs($1) AS r', [turns(batched)]))[0]!.r);
       expect(batch.result.map((s) => s.run.status)).toEqual(batched.map(() => 'running'));
