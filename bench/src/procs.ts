@@ -5,9 +5,6 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
  * inside the product, so the product runs exactly as shipped.
  */
 
-/** Clock ticks per second for /proc/<pid>/stat times (getconf CLK_TCK; 100 on every Linux we run on). */
-const CLK_TCK = 100;
-
 /** Resident set size in bytes (VmRSS), or null when the process is gone. */
 export function rssBytes(pid: number): number | null {
   try {
@@ -19,17 +16,35 @@ export function rssBytes(pid: number): number | null {
 }
 
 /**
- * User + system CPU time consumed so far, in milliseconds (10 ms resolution): the whole process,
- * or with `thread` one of its threads (the main thread's id is the pid).
+ * CPU time consumed so far, in milliseconds: the whole process, or with `thread` one of its
+ * threads (the main thread's id is the pid). Read from each thread's `schedstat` (nanoseconds on
+ * a CPU), not from `stat`'s utime + stime, which count in 10 ms clock ticks: at one stream a pass
+ * is ~200 tokens, so those figures moved in steps of 50 µs a token. A thread that exits keeps the
+ * time it had when last read here (the kernel no longer lists it), so a process's figure never
+ * goes back.
  */
 export function cpuMs(pid: number, thread?: number): number {
-  const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
-  // the command name may contain spaces and parentheses: fields start after the last ')'
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); utime is field 14, stime field 15
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) * 1000) / CLK_TCK;
+  if (thread !== undefined) return (taskCpuNs(pid, thread) ?? 0) / 1e6;
+  const seen = threadsSeen.get(pid) ?? new Map<number, number>();
+  threadsSeen.set(pid, seen);
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const ns = taskCpuNs(pid, Number(tid));
+    if (ns !== null) seen.set(Number(tid), ns);
+  }
+  let ns = 0;
+  for (const v of seen.values()) ns += v;
+  return ns / 1e6;
+}
+
+/** per process, every thread's CPU ns when last read (see cpuMs) */
+const threadsSeen = new Map<number, Map<number, number>>();
+
+function taskCpuNs(pid: number, tid: number): number | null {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return null; // exited meanwhile
+  }
 }
 
 /** Direct child processes of `pid` (from every thread's `children` list). */
