@@ -38,6 +38,7 @@ import { insertSnapshots, type SnapshotInsert } from './store/snapshots-audit.js
 import { embeddedCluster, type Cluster } from './cluster/cluster.js';
 import { LeaseKeeper } from './runs/leases.js';
 import { PlanePool } from './scheduler/pool.js';
+import { startEmbeddedVacuum, type EmbeddedVacuum } from './db/embedded-vacuum.js';
 import { releaseLeases } from './store/runs.js';
 
 /** One process: its runs' leases carry this owner, so a restart on the same home resumes them. */
@@ -71,6 +72,11 @@ export async function createApp(
   const db = deferredDb(
     opening.then((o) => o.db),
     config.databaseUrl ? 'postgres' : 'pglite',
+  );
+  // PGlite has no autovacuum of its own (db/embedded-vacuum.ts); a server does
+  const vacuum: Promise<EmbeddedVacuum | null> = opening.then(
+    (o) => (o.db.kind === 'pglite' ? startEmbeddedVacuum(o.db, { logger: logger.child({ component: 'vacuum' }) }) : null),
+    () => null,
   );
   const mock = config.llm ? null : await startMockLlm({ port: 0 });
   // Redis (distributed) when REDIS_URL is set; loaded only then
@@ -314,6 +320,7 @@ export async function createApp(
       await remoteMcp.close();
       await closeMock?.();
       await cluster.close();
+      await (await vacuum)?.stop();
       await db.close();
     },
   };
