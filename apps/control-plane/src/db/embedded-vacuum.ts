@@ -13,8 +13,8 @@ import type { Db } from './db.js';
  *
  * Every `intervalMs` (autovacuum's naptime) it picks the tables autovacuum would: those whose dead
  * rows exceed 50 + 20 % of their live ones (autovacuum_vacuum_threshold and _scale_factor), and
- * those whose oldest unfrozen transaction id is older than FREEZE_AGE, which plain VACUUM then
- * freezes by scanning the whole table (past vacuum_freeze_table_age). It vacuums them one statement
+ * any table, system catalogs included, whose oldest unfrozen transaction id is older than
+ * FREEZE_AGE, which plain VACUUM then freezes by scanning it whole (past vacuum_freeze_table_age). It vacuums them one statement
  * per table: PGlite has one thread and statements queue behind a VACUUM, so a pass is a few short
  * pauses, not one long one. It does not ANALYZE: statistics made this product's own statements
  * slower, not faster (bench/README, 2026-12-07, eighth session). PGlite keeps the dead-row
@@ -33,6 +33,8 @@ export interface EmbeddedVacuumOptions {
   logger: Logger;
   /** @default 60 s */
   intervalMs?: number;
+  /** a table whose oldest unfrozen xid is older than this is vacuumed @default 200M (tests lower it) */
+  freezeAge?: number;
   /** told of every pass that vacuumed something (metrics, tests) */
   onPass?: (pass: VacuumPass) => void;
 }
@@ -46,12 +48,18 @@ export interface EmbeddedVacuum {
 /** autovacuum_freeze_max_age's default: past it a server's autovacuum vacuums a table regardless */
 const FREEZE_AGE = 200_000_000;
 
-const DUE = `
-  SELECT quote_ident(s.relname) AS name
-  FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-  WHERE s.schemaname = 'public'
-    AND (s.n_dead_tup > 50 + 0.2 * s.n_live_tup OR age(c.relfrozenxid) > ${FREEZE_AGE})
-  ORDER BY s.n_dead_tup DESC`;
+/**
+ * The tables due, as qualified names. The age test covers the system catalogs too: wraparound is
+ * reckoned from the oldest table of the database, and a catalog that never changes still ages.
+ */
+const due = (freezeAge: number) => `
+  SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+  WHERE c.relkind IN ('r', 'm')
+    AND (s.n_dead_tup > 50 + 0.2 * s.n_live_tup OR age(c.relfrozenxid) > ${Math.floor(freezeAge)})
+  ORDER BY s.n_dead_tup DESC NULLS LAST, age(c.relfrozenxid) DESC`;
 
 export function startEmbeddedVacuum(db: Db, o: EmbeddedVacuumOptions): EmbeddedVacuum {
   let running: Promise<VacuumPass> | null = null;
@@ -60,7 +68,7 @@ export function startEmbeddedVacuum(db: Db, o: EmbeddedVacuumOptions): EmbeddedV
   const pass = async (): Promise<VacuumPass> => {
     const started = performance.now();
     const result: VacuumPass = { tables: [], ms: 0, slowestMs: 0 };
-    for (const { name } of await db.query<{ name: string }>(DUE)) {
+    for (const { name } of await db.query<{ name: string }>(due(o.freezeAge ?? FREEZE_AGE))) {
       if (stopped) break;
       const t0 = performance.now();
       await db.exec(`VACUUM ${name}`);
