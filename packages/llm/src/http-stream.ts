@@ -1,6 +1,5 @@
 import http from 'node:http';
 import https from 'node:https';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser } from 'eventsource-parser';
 import { LlmError, isRetryableStatus } from './errors.js';
 
@@ -21,8 +20,42 @@ const backoffMs = (n: number) => Math.min(500 * 2 ** n, 8_000) * (1 - Math.rando
 const MAX_RETRY_AFTER_MS = 60_000;
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
+/** Where requests go, parsed once per provider rather than from a URL on every request. */
+export interface HttpTarget {
+  readonly transport: typeof http | typeof https;
+  readonly options: Readonly<http.RequestOptions>;
+}
+
+export function httpTarget(url: URL): HttpTarget {
+  const secure = url.protocol === 'https:';
+  if (!secure && url.protocol !== 'http:') throw new LlmError(`unsupported protocol ${url.protocol} in ${url.origin}`, { retryable: false });
+  return {
+    transport: secure ? https : http,
+    options: {
+      protocol: url.protocol,
+      // a bracketed IPv6 literal is connected to without its brackets
+      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port || (secure ? 443 : 80),
+      path: `${url.pathname}${url.search}`,
+      method: 'POST',
+      agent: agents[url.protocol as keyof typeof agents],
+      ...(url.username || url.password ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` } : {}),
+    },
+  };
+}
+
+/**
+ * How a call is cancelled (IdleWatchdog): one callback, told the reason, that the transport points
+ * at whatever is in flight — the request, or the wait before a retry.
+ */
+export interface Cancellation {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  onAbort(fn: ((reason: unknown) => void) | null): void;
+}
+
 export interface PostOptions {
-  signal: AbortSignal;
+  cancel: Cancellation;
   /** wait for the response headers at most this long (each attempt) */
   timeoutMs: number;
   maxRetries: number;
@@ -31,35 +64,35 @@ export interface PostOptions {
 }
 
 /**
- * Sends the request and resolves with the 2xx response, its body not yet read. Connection
- * failures, timeouts and 408/409/429/5xx are retried up to `maxRetries` times; what is left is
- * thrown as an LlmError (an abort is thrown as is: the caller knows it aborted).
+ * Sends the request and resolves with the 2xx response, its body not yet read; a cancel from then
+ * on destroys the response. Connection failures, timeouts and 408/409/429/5xx are retried up to
+ * `maxRetries` times; what is left is thrown as an LlmError (an abort is thrown as is: the caller
+ * knows it aborted).
  */
-export async function postJson(url: URL, headers: Record<string, string>, body: string, o: PostOptions): Promise<http.IncomingMessage> {
+export async function postJson(target: HttpTarget, headers: Record<string, string>, body: string, o: PostOptions): Promise<http.IncomingMessage> {
   for (let attempt = 0; ; attempt++) {
     let failure: LlmError;
     let waitMs: number | null = null;
     try {
-      const res = await send(url, headers, body, o);
+      const res = await send(target, headers, body, o);
       const status = res.statusCode ?? 0;
       if (status >= 200 && status < 300) return res;
       const detail = errorDetail(await readCapped(res)) ?? res.statusMessage ?? 'no reason given';
       failure = new LlmError(`${o.where} returned ${status}: ${detail}`, { status, retryable: isRetryableStatus(status) });
       waitMs = retryAfterMs(res.headers);
     } catch (err) {
-      if (o.signal.aborted) throw err;
+      if (o.cancel.aborted) throw err;
       failure = err instanceof LlmError ? err : new LlmError(`cannot reach ${o.where}: ${(err as Error).message}`, { retryable: true, cause: err });
     }
     if (!failure.retryable || attempt >= o.maxRetries || (waitMs !== null && waitMs > MAX_RETRY_AFTER_MS)) throw failure;
-    await sleep(waitMs ?? backoffMs(attempt), undefined, { signal: o.signal });
+    await pause(waitMs ?? backoffMs(attempt), o.cancel);
   }
 }
 
-function send(url: URL, headers: Record<string, string>, body: string, o: PostOptions): Promise<http.IncomingMessage> {
-  const req = (url.protocol === 'https:' ? https : http).request(url, {
-    method: 'POST',
-    agent: agents[url.protocol as keyof typeof agents],
-    signal: o.signal,
+function send(target: HttpTarget, headers: Record<string, string>, body: string, o: PostOptions): Promise<http.IncomingMessage> {
+  if (o.cancel.aborted) return Promise.reject(abortError(o.cancel.reason));
+  const req = target.transport.request({
+    ...target.options,
     headers: {
       ...headers,
       'content-type': 'application/json',
@@ -67,9 +100,26 @@ function send(url: URL, headers: Record<string, string>, body: string, o: PostOp
       'content-length': Buffer.byteLength(body),
     },
   });
+  o.cancel.onAbort((reason) => req.destroy(abortError(reason)));
   const response = responseOf(req, o);
   req.end(body);
   return response;
+}
+
+/** The wait before a retry, cut short by a cancel. */
+function pause(ms: number, cancel: Cancellation): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    cancel.onAbort((reason) => {
+      clearTimeout(timer);
+      reject(abortError(reason));
+    });
+  });
+}
+
+/** What an aborted request fails with, as Node's own `signal` option would make it. */
+function abortError(reason: unknown): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: reason }), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 /**
@@ -83,6 +133,7 @@ function responseOf(req: http.ClientRequest, o: PostOptions): Promise<http.Incom
     const timer = setTimeout(() => req.destroy(new LlmError(`request to ${o.where} timed out`, { retryable: true })), o.timeoutMs);
     req.once('response', (res) => {
       clearTimeout(timer);
+      o.cancel.onAbort(() => res.destroy());
       resolve(res);
     });
     req.once('error', (err) => {

@@ -241,6 +241,34 @@ describe.each<Mode>(['yielded', 'pushed'])('OpenAI-compatible provider against s
     await s.close();
   });
 
+  it('an abort during the wait before a retry ends the call at once, without the retry', async () => {
+    const s = await scripted([(res) => res.writeHead(503, { 'retry-after': '30', 'content-type': 'application/json' }).end('{}')]);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const started = performance.now();
+    expect(await collect('hi', createOpenAICompatibleProvider({ baseUrl: s.url, apiKey: 'k', model: 'm', maxRetries: 3 }), ac.signal)).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(2_000); // not the 30 s Retry-After
+    expect(s.requests()).toBe(1);
+    await s.close();
+  });
+
+  it('keeps the base URL path and query, and fails an unsupported protocol at once, not retried', async () => {
+    let seen = '';
+    const server = http.createServer((req, res) => {
+      seen = req.url ?? '';
+      req.resume();
+      req.on('end', () => sse(res, [delta('ok', 'stop'), '[DONE]']));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const cs = await collect('hi', createOpenAICompatibleProvider({ baseUrl: `http://localhost:${port}/proxy/v1/`, apiKey: 'k', model: 'm', maxRetries: 0 }));
+    expect([textOf(cs), seen]).toEqual(['ok', '/proxy/v1/chat/completions']);
+    await new Promise((r) => server.close(r));
+
+    const err = await failure(collect('hi', createOpenAICompatibleProvider({ baseUrl: 'ftp://127.0.0.1/v1', apiKey: 'k', model: 'm', maxRetries: 3 })));
+    expect(err).toMatchObject({ retryable: false, message: expect.stringContaining('unsupported protocol ftp:') });
+  });
+
   it('an error event inside the stream is a non-retryable LlmError; broken JSON is a retryable one', async () => {
     const s = await scripted([
       (res) => sse(res, [delta('a'), JSON.stringify({ error: { message: 'model overloaded mid-answer' } })]),

@@ -4,7 +4,7 @@ import type {
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
 import { LlmError } from './errors.js';
-import { postJson, pumpSse, readSse, streamFailure } from './http-stream.js';
+import { httpTarget, postJson, pumpSse, readSse, streamFailure, type HttpTarget } from './http-stream.js';
 import {
   estimateTokens,
   messageChars,
@@ -48,18 +48,21 @@ export interface OpenAICompatibleConfig {
  */
 export function createOpenAICompatibleProvider(cfg: OpenAICompatibleConfig): LlmProvider {
   const timeoutMs = cfg.timeoutMs ?? 60_000;
-  const url = new URL(`${cfg.baseUrl.replace(/\/+$/, '')}/chat/completions`);
   // the key is sent even when empty-ish: some local servers insist on the header
   const headers = { authorization: `Bearer ${cfg.apiKey || 'unused'}` };
+  const url = new URL(`${cfg.baseUrl.replace(/\/+$/, '')}/chat/completions`);
+  // made on the first call, so that an unsupported protocol fails that call (an LlmError), not start-up
+  let http: HttpTarget | undefined;
+  const target = () => (http ??= httpTarget(url));
   return {
     name: 'openai-compatible',
-    stream: (req) => streamChat(req, { cfg, url, headers, timeoutMs }),
+    stream: (req) => streamChat(req, { cfg, http: target, headers, timeoutMs }),
   };
 }
 
 interface Target {
   cfg: OpenAICompatibleConfig;
-  url: URL;
+  http: () => HttpTarget;
   headers: Record<string, string>;
   timeoutMs: number;
 }
@@ -124,8 +127,8 @@ async function* streamChat(req: LlmStreamRequest, t: Target): AsyncGenerator<Llm
   };
 
   try {
-    if (watchdog.signal.aborted) return;
-    const res = await postJson(t.url, t.headers, body, { signal: watchdog.signal, timeoutMs, maxRetries: cfg.maxRetries ?? 2, where });
+    if (watchdog.aborted) return;
+    const res = await postJson(t.http(), t.headers, body, { cancel: watchdog, timeoutMs, maxRetries: cfg.maxRetries ?? 2, where });
     body = null;
     watchdog.start();
     const touch = () => watchdog.touch();

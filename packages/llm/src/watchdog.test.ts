@@ -36,4 +36,31 @@ describe('IdleWatchdog', () => {
     caller.abort();
     expect(w.signal.aborted).toBe(false);
   });
+
+  it('tells its one onAbort callback the reason, at once when already aborted, and not after stop', async () => {
+    const caller = new AbortController();
+    const w = new IdleWatchdog(60_000, caller.signal);
+    const told: unknown[] = [];
+    w.onAbort((r) => told.push(['first', r]));
+    w.onAbort((r) => told.push(['second', r])); // replaces the first
+    caller.abort('user cancelled');
+    w.onAbort((r) => told.push(['late', r]));
+    expect(told).toEqual([['second', 'user cancelled'], ['late', 'user cancelled']]);
+    expect([w.aborted, w.reason, w.fired, w.signal.aborted, w.signal.reason]).toEqual([true, 'user cancelled', false, true, 'user cancelled']);
+
+    const idle = new IdleWatchdog(40, undefined);
+    let fired = 0;
+    idle.onAbort(() => fired++);
+    idle.start();
+    await new Promise((r) => setTimeout(r, 120));
+    expect([fired, idle.fired, idle.aborted]).toEqual([1, true, true]);
+
+    const later = new AbortController();
+    const stopped = new IdleWatchdog(60_000, later.signal);
+    let after = 0;
+    stopped.onAbort(() => after++);
+    stopped.stop();
+    later.abort();
+    expect([after, stopped.aborted]).toEqual([0, false]);
+  });
 });

@@ -4,17 +4,27 @@
  *
  * Per chunk the cost is one `performance.now()` store (`touch`); the single timer re-arms itself
  * for the remaining time instead of being reset on every token.
+ *
+ * An abort (the watchdog's or the caller's) reaches whoever listens in one of two ways: `onAbort`,
+ * one plain callback (our own transport: it destroys the request in flight), or `signal`, an
+ * AbortSignal made only when asked for (a vendor SDK). A model call through the transport used to
+ * make an AbortController and hand its signal to http.request, which follows it with listeners of
+ * its own: with the URL parsed again on each request, ~8 % of the plane's CPU in a burst of 200
+ * one-token turns (CPU profile, npm run bench -- --only=burst; bench/README, tenth session).
  */
 export class IdleWatchdog {
-  private readonly controller = new AbortController();
+  private controller: AbortController | null = null;
+  private listener: ((reason: unknown) => void) | null = null;
   private last = performance.now();
   private timer: NodeJS.Timeout | undefined;
   /** True once the watchdog (not the caller) aborted the stream. */
   fired = false;
-  /** Abort signal for the SDK call: the caller's signal or the watchdog, whichever fires first. */
-  readonly signal: AbortSignal = this.controller.signal;
+  /** True once the stream was aborted, by the watchdog or the caller. */
+  aborted = false;
+  /** What it was aborted with: the caller's reason, or undefined when the watchdog fired. */
+  reason: unknown = undefined;
   private readonly userSignal: AbortSignal | undefined;
-  private readonly onUserAbort = () => this.controller.abort(this.userSignal?.reason);
+  private readonly onUserAbort = () => this.abort(this.userSignal?.reason);
 
   /**
    * The caller's signal is followed with one listener (removed at `stop`) rather than
@@ -26,8 +36,26 @@ export class IdleWatchdog {
     userSignal: AbortSignal | undefined,
   ) {
     this.userSignal = userSignal;
-    if (userSignal?.aborted) this.controller.abort(userSignal.reason);
+    if (userSignal?.aborted) this.abort(userSignal.reason);
     else userSignal?.addEventListener('abort', this.onUserAbort, { once: true });
+  }
+
+  /** An abort signal for an SDK call: aborted when the watchdog or the caller aborts. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /**
+   * Calls `fn` with the reason when the stream is aborted (at once if it already was); it replaces
+   * the callback set before, and `null` clears it.
+   */
+  onAbort(fn: ((reason: unknown) => void) | null): void {
+    this.listener = fn;
+    if (fn && this.aborted) fn(this.reason);
   }
 
   /** Starts watching; call once the response has started (before that the SDK timeout applies). */
@@ -43,7 +71,16 @@ export class IdleWatchdog {
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.listener = null;
     this.userSignal?.removeEventListener('abort', this.onUserAbort);
+  }
+
+  private abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.listener?.(reason);
   }
 
   private arm(ms: number): void {
@@ -51,7 +88,7 @@ export class IdleWatchdog {
       const idle = performance.now() - this.last;
       if (idle >= this.idleMs) {
         this.fired = true;
-        this.controller.abort();
+        this.abort(undefined);
       } else {
         this.arm(this.idleMs - idle);
       }
