@@ -7,6 +7,7 @@ import { copyTree } from './copy-tree.js';
 import { refillSpare, takeSpare } from './pglite-template.js';
 import { PGLITE_CONF } from './pglite-settings.js';
 import { GroupCommit } from './group-commit.js';
+import { PreparedStatements } from './pglite-prepared.js';
 
 /**
  * Embedded PostgreSQL on its own thread. PGlite is WebAssembly running synchronously on whatever
@@ -87,8 +88,14 @@ const fail = (id: number, err: unknown) => {
   reply({ id, error: { message: e.message ?? String(err), ...(e.code ? { code: e.code } : {}) } });
 };
 
-// statements outside a transaction are grouped into one commit while PGlite is busy (group-commit.ts)
-const grouped = new GroupCommit(db, (id, a) => ('error' in a ? fail(id, a.error) : reply({ id, rows: a.rows })));
+// every statement runs as a prepared one (pglite-prepared.ts); those outside a transaction are
+// grouped into one commit while PGlite is busy (group-commit.ts)
+const prepared = new PreparedStatements(db);
+const inTransaction = { query: (sql: string, params?: unknown[]) => prepared.queryInTransaction(sql, params) };
+const grouped = new GroupCommit(
+  { query: (sql, params) => prepared.query(sql, params), transaction: (fn) => db.transaction(() => fn(inTransaction)) },
+  (id, a) => ('error' in a ? fail(id, a.error) : reply({ id, rows: a.rows })),
+);
 
 port.on('message', (m: WorkerRequest) => {
   switch (m.op) {
@@ -97,7 +104,8 @@ port.on('message', (m: WorkerRequest) => {
       if (m.op === 'query' && !m.tx) return grouped.add(m);
       const target = m.tx ? open.get(m.tx)?.tx : db;
       if (!target) return fail(m.id, new Error(`no open transaction ${m.tx}`));
-      const run = m.op === 'query' ? target.query(m.sql, m.params).then((r) => r.rows) : target.exec(m.sql).then(() => []);
+      const run =
+        m.op === 'query' ? prepared.queryInTransaction(m.sql, m.params).then((r) => r.rows) : target.exec(m.sql).then(() => []);
       run.then((rows) => reply({ id: m.id, rows }), (err) => fail(m.id, err));
       return;
     }
