@@ -109,7 +109,10 @@ function send(target: HttpTarget, headers: Record<string, string>, body: string,
 /** The wait before a retry, cut short by a cancel. */
 function pause(ms: number, cancel: Cancellation): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
+    const timer = setTimeout(() => {
+      cancel.onAbort(null);
+      resolve();
+    }, ms);
     cancel.onAbort((reason) => {
       clearTimeout(timer);
       reject(abortError(reason));

@@ -69,7 +69,7 @@ export class PreparedStatements {
       const serialize = this.db.serializers[p.types[i]!];
       return serialize ? (serialize(v) as string) : String(v);
     });
-    const message = concat([s.bind({ statement: p.name, values }), s.describe({ type: 'P' }), s.execute({}), s.sync()]);
+    const message = Buffer.concat([s.bind({ statement: p.name, values }), s.describe({ type: 'P' }), s.execute({}), s.sync()]);
     const { messages } = await this.db.execProtocol(message, { syncToFs: !inTransaction });
     return { rows: parse.parseResults(messages, this.db.parsers)[0]?.rows ?? [] };
   }
@@ -81,7 +81,7 @@ export class PreparedStatements {
     }
     const s = protocol.serialize;
     const name = `semibot_${++named}`;
-    const { messages } = await this.db.execProtocol(concat([s.parse({ name, text: sql }), s.describe({ type: 'S', name }), s.sync()]), {
+    const { messages } = await this.db.execProtocol(Buffer.concat([s.parse({ name, text: sql }), s.describe({ type: 'S', name }), s.sync()]), {
       syncToFs: false,
     });
     const p = { name, types: parse.parseDescribeStatementResults(messages) };
@@ -95,16 +95,6 @@ export class PreparedStatements {
     this.statements.delete(sql);
     const s = protocol.serialize;
     // closing a statement never fails, not even in an aborted transaction
-    await this.db.execProtocol(concat([s.close({ type: 'S', name: p.name }), s.sync()]), { syncToFs: false });
+    await this.db.execProtocol(Buffer.concat([s.close({ type: 'S', name: p.name }), s.sync()]), { syncToFs: false });
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
