@@ -1,30 +1,7 @@
 import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 import type { PrettyOptions } from 'pino-pretty';
-
-/**
- * Paths pino blanks in every log line. Secrets have no business in logs; these catch them if a
- * future log call passes a whole config, request or message object by mistake.
- */
-export const REDACT_PATHS = [
-  'token',
-  'password',
-  'apiKey',
-  'ticket',
-  'authorization',
-  '*.token',
-  '*.password',
-  '*.passwordHash',
-  '*.apiKey',
-  '*.ticket',
-  '*.authorization',
-  '*.headers',
-  '*.env',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  '*.llm.apiKey',
-  'llm.apiKey',
-];
+import { logRedaction, redactChildBindings } from '@semibot/telemetry';
 
 /**
  * Log lines for people on a terminal, JSON lines for machines (a file, a pipe, a log collector);
@@ -38,9 +15,11 @@ type PinoPretty = typeof import('pino-pretty');
 const prettyModule = (): PinoPretty => createRequire(import.meta.url)('pino-pretty') as PinoPretty;
 let formatLine: ((line: string) => string) | null = null;
 
-export function createLogger(level: string, service: string): Logger {
-  const options = { level, base: { service }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
-  return pretty ? pino(options, prettyModule().build({ ...PRETTY, sync: true })) : pino(options);
+export function createLogger(level: string, service: string, destination?: NodeJS.WritableStream): Logger {
+  // secrets are blanked in every line (@semibot/telemetry's redactSecrets says which)
+  const options = { level, base: { service }, formatters: logRedaction };
+  const stream = destination ?? (pretty ? prettyModule().build({ ...PRETTY, sync: true }) : undefined);
+  return redactChildBindings(stream ? pino(options, stream) : pino(options));
 }
 
 /** Writes a log line another process produced (a plane's JSON line) as this process's own would be. */

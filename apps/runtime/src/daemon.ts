@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 import type { LlmProvider } from '@semibot/llm';
 import type { LlmConfig } from '@semibot/protocol';
-import { initTracing } from '@semibot/telemetry';
+import { initTracing, logRedaction, redactChildBindings } from '@semibot/telemetry';
 import { ControlConnection } from './connection.js';
 import { viaHostLoopback } from './host-loopback.js';
 import { SessionManager } from './session-manager.js';
@@ -39,11 +39,13 @@ export interface Daemon {
  */
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   // same redaction rule as the control plane: no secret reaches a log line, whatever is logged
-  const logger = pino({
-    level: o.logLevel,
-    base: { service: 'runtime', instanceId: o.instanceId, pid: process.pid },
-    redact: { paths: ['token', 'ticket', 'apiKey', '*.token', '*.ticket', '*.apiKey', '*.llm.apiKey', '*.headers', '*.env', '*.authorization'], censor: '[redacted]' },
-  });
+  const logger = redactChildBindings(
+    pino({
+      level: o.logLevel,
+      base: { service: 'runtime', instanceId: o.instanceId, pid: process.pid },
+      formatters: logRedaction,
+    }),
+  );
   const tracing = await initTracing('semibot-runtime');
   let llm: LlmConfig | null = null;
   let provider: LlmProvider | null = null;

@@ -1,6 +1,7 @@
 import { ROOT_CONTEXT, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 
 export type { Context, Span } from '@opentelemetry/api';
+export { REDACTED, logRedaction, redactChildBindings, redactSecrets } from './redact.js';
 
 /**
  * Tracing for a Semibot process. Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set: then only the
