@@ -27,7 +27,7 @@ describe('createLogger', () => {
     expect(configured).toMatchObject({ service: 'test', msg: 'configured', llm: { apiKey: '[redacted]', model: 'm' }, req: { headers: '[redacted]' } });
     expect(retrying).toMatchObject({ runId: 'run-1', token: '[redacted]', component: 'x', cfg: { ticket: '[redacted]' }, attempt: 2 });
     expect(login).toMatchObject({ requestId: 'q', password: '[redacted]', env: 'top-level env is not a secret name' });
-    expect(failed.err).toMatchObject({ type: 'Error', message: 'refused', headers: '[redacted]' });
-    expect(failed.err.stack).toContain('refused');
+    expect(failed!.err).toMatchObject({ type: 'Error', message: 'refused', headers: '[redacted]' });
+    expect(failed!.err.stack).toContain('refused');
   });
 });

@@ -49,7 +49,7 @@ describe('redactSecrets', () => {
 describe('redactChildBindings', () => {
   it('blanks the bindings of children and of their children, with or without options', () => {
     const seen: object[] = [];
-    const fake = { child: (bindings: object) => (seen.push(bindings), fake) };
+    const fake = { child: (bindings: object, _options?: object) => (seen.push(bindings), fake) };
     const logger = redactChildBindings(fake);
     logger.child({ token: 't', runId: 'r' }).child({ cfg: { apiKey: 'k' } });
     logger.child({ ticket: 'c' }, { level: 'warn' } as object);
