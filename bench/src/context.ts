@@ -4,6 +4,7 @@ import type { StreamsReport } from './client.js';
 import type { LoadClient } from './load-client.js';
 import type { ControlPlaneProc, MockProc } from './platform.js';
 import type { RelayChain } from './hop-floor.js';
+import type { GcLog } from './gc-pauses.js';
 
 /** What every measurement gets: the processes under test and the load client. */
 export interface BenchContext {
@@ -18,6 +19,8 @@ export interface BenchContext {
   planePid: number;
   /** two bare proxies in front of the mock: the floor under each latency level (hop-floor.ts) */
   relays: RelayChain;
+  /** `--gc-pauses`: where the control plane and its planes log their collections */
+  gcLog?: GcLog;
 }
 
 /**

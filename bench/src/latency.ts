@@ -4,6 +4,7 @@ import { baselineChat, productMessage } from './requests.js';
 import type { Dialect, RequestSpec, StreamResult } from './sse-client.js';
 import { difference, summarize, type Summary } from './stats.js';
 import { cpuMs } from './procs.js';
+import { gcOverlap, readGcPauses, type GcOverlap } from './gc-pauses.js';
 
 /**
  * Token-to-client latency. The mock stamps every `/ts` token with its emit time (µs, wall clock);
@@ -52,7 +53,9 @@ export interface LatencyFigure {
    * the median p99: on 2 shared cores identical passes ranged 25–124 ms at 200 streams, so one pass
    * says little on its own.
    */
-  passes: { p50: number; p99: number; bareRelaysP99: number }[];
+  passes: { p50: number; p99: number; bareRelaysP99: number; gc?: GcOverlap }[];
+  /** `--gc-pauses` only: the collections during the product part of the pass, and the tokens they held up */
+  gc?: GcOverlap;
   /** product response body bytes / text frames, and the text frames' own average size */
   bytesPerTextToken: number;
   textFrameBytes: number;
@@ -102,7 +105,7 @@ export async function tokenLatencyPasses(ctx: BenchContext, level: LatencyLevel,
   const figures: LatencyFigure[] = [];
   for (let i = 0; i < passes; i++) figures.push(await tokenLatency(ctx, level));
   const median = [...figures].sort((a, b) => a.addedMs.p99 - b.addedMs.p99)[Math.floor((figures.length - 1) / 2)]!;
-  return { ...median, passes: figures.map((f) => ({ p50: f.addedMs.p50, p99: f.addedMs.p99, bareRelaysP99: f.bareRelays.addedMs.p99 })) };
+  return { ...median, passes: figures.map((f) => ({ p50: f.addedMs.p50, p99: f.addedMs.p99, bareRelaysP99: f.bareRelays.addedMs.p99, ...(f.gc ? { gc: f.gc } : {}) })) };
 }
 
 /** A request written to a connection the server was closing: no status, no byte of a response. */
@@ -173,6 +176,7 @@ async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Promise<Lat
     textFrameBytes: frameBytes / frames,
     cpuUsPerToken,
     passes: [],
+    ...(ctx.gcLog ? { gc: gcOverlap(product.results, readGcPauses(ctx.gcLog)) } : {}),
   };
 }
 

@@ -23,6 +23,7 @@ import { openclawBench } from './openclaw.js';
 import { hopFloor } from './hop-floor.js';
 import { longSession, type LongSessionFigure } from './long-session.js';
 import { formatTurnBurst, turnBurst } from './turn-burst.js';
+import { formatGcOverlap, startGcLog } from './gc-pauses.js';
 import { writeFileSync } from 'node:fs';
 
 /**
@@ -47,6 +48,9 @@ const levels = streamsArg ? streamsArg.slice('--streams='.length).split(',').map
 // phases run, none of them used: does a turn's cost grow with what the database holds?
 const storedArg = args.find((a) => a.startsWith('--stored='));
 const stored = storedArg ? Number(storedArg.slice('--stored='.length)) : 0;
+// --gc-pauses (with --only=latency): the control plane and its planes log their collections, and each
+// latency pass says how many of its slowest tokens were in flight during one (gc-pauses.ts)
+const gcLog = args.includes('--gc-pauses') ? startGcLog() : null;
 const profDir = profArg ? path.resolve(profArg.split('=')[1] ?? path.join(paths.root, 'bench/profiles')) : null;
 
 const disposers: (() => unknown)[] = [];
@@ -78,7 +82,8 @@ async function run(): Promise<void> {
   if (args.includes('--vm-modes')) return runVmModes(machine, git);
   if (args.includes('--openclaw')) return runOpenClaw(machine, git, mock);
   if (profDir) mkdirSync(profDir, { recursive: true });
-  const cp = await startControlPlane({ llmUrl: mock.url, execArgv: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [] });
+  if (gcLog && !only) throw new Error('--gc-pauses goes with --only=latency: its observers would be in every figure of a full run');
+  const cp = await startControlPlane({ llmUrl: mock.url, execArgv: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [], ...(gcLog ? { env: gcLog.env } : {}) });
   disposers.push(() => cp.dispose());
   const t = new Timeline();
   t.anchor(cp.spawnedAt);
@@ -300,6 +305,7 @@ async function runOnly(
   const unknown = [...names].filter((n) => !known.includes(n));
   if (unknown.length) throw new Error(`--only: unknown phase ${unknown.join(', ')} (known: ${known.join(', ')})`);
   const ctx = await t.run('latency user warm-up', () => prepareLatencyUser(cfg, client, mock, cp));
+  if (gcLog) ctx.gcLog = gcLog;
   if (stored > 0) {
     await t.run('stored sessions', () => newSessions(cp.url, ctx.user, stored, 16));
     say(`${stored} more sessions stored in the latency user's org`);
@@ -333,6 +339,7 @@ async function runOnly(
       say(`  request → first token p50/p99: product ${ms(f.firstTokenMs.product.p50)}/${ms(f.firstTokenMs.product.p99)} ms (run frame ${ms(f.firstTokenMs.productRunFrame.p50)}/${ms(f.firstTokenMs.productRunFrame.p99)}), baseline ${ms(f.firstTokenMs.baseline.p50)}/${ms(f.firstTokenMs.baseline.p99)} ms`);
       const c = f.cpuUsPerToken;
       say(`  CPU µs/token: control plane ${ms(c.controlPlane)} (main ${ms(c.controlPlaneMain)}), plane ${ms(c.plane)}, mock ${ms(c.mock)}, client ${ms(c.client)}; baseline mock ${ms(c.baselineMock)}, client ${ms(c.baselineClient)}`);
+      if (gcLog) for (const line of formatGcOverlap(f.passes.flatMap((p) => (p.gc ? [p.gc] : [])))) say(`  ${line}`);
     }
   }
   if (names.has('relay')) {

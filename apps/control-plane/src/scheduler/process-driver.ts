@@ -14,7 +14,7 @@ import { childPlane } from './child-plane.js';
  * ~15 s of the last turn (56.7 vs 56.8 MB resident; 61 vs 65 MB in the seconds right after it).
  * SEMIBOT_PLANE_NODE_OPTIONS replaces them.
  */
-const PLANE_NODE_FLAGS = ['--max-semi-space-size=4', '--v8-pool-size=1'];
+export const PLANE_NODE_FLAGS = ['--max-semi-space-size=4', '--v8-pool-size=1'];
 
 /**
  * `process` mode: the plane is a child process of the control plane. No isolation at all — the
