@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,4 +53,57 @@ describe('npm start', () => {
     expect(ready.startsWith('{')).toBe(false);
     expect(ready).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] .*INFO.*: .*Semibot control plane ready on http:\/\/127\.0\.0\.1:\d+/);
   }, 60_000);
+
+  // per-thread priorities are a Linux notion (setpriority on a thread id); elsewhere the database
+  // thread runs at the process's priority throughout
+  it.skipIf(process.platform !== 'linux')('runs the embedded database at full priority until ready, then below the relay', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [path.join(root, 'apps/control-plane/dist/main.js')], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, SEMIBOT_HOME: home, PORT: String(port), HOST: '127.0.0.1' },
+      stdio: 'ignore',
+    });
+    const readyz = () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+    try {
+      let loweredBeforeReady = false;
+      let lowered = 0;
+      const deadline = Date.now() + 30_000;
+      // a thread at nice 5 (the database's) may only be seen once /readyz answers 200: it is lowered after
+      while (Date.now() < deadline) {
+        lowered = threadNices(child.pid!).filter((n) => n === 5).length;
+        if (lowered > 0) {
+          if (!(await readyz())) loweredBeforeReady = true;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(loweredBeforeReady).toBe(false);
+      expect(lowered).toBe(1);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
 });
+
+/** The nice value of each thread of a process (field 19 of /proc/<pid>/task/<tid>/stat); [] once it is gone. */
+function threadNices(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    });
+  } catch {
+    return [];
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}

@@ -288,6 +288,7 @@ export async function createApp(
       }
       leases.start();
       ready = true;
+      void db.background?.().catch(() => {}); // a database thread that died fails every query anyway
       return address;
     },
     async drain() {

@@ -17,6 +17,11 @@ export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs fn inside BEGIN/COMMIT; rolls back and rethrows on error. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Embedded PGlite: the server is up, so its database thread now gives way to the threads that
+   * relay tokens (pglite-worker.ts, THREAD_NICE). A server database has nothing to do here.
+   */
+  background?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -65,6 +70,7 @@ export function deferredDb(opening: Promise<Db>, kind: Db['kind']): Db {
     query: async <T>(sql: string, params?: unknown[]) => (await open()).query<T>(sql, params),
     exec: async (sql: string) => (await open()).exec(sql),
     tx: async <T>(fn: (q: Queryable) => Promise<T>) => (await open()).tx(fn),
+    background: async () => (await open()).background?.(),
     close: async () => (await open()).close(),
   };
 }

@@ -61,6 +61,9 @@ export async function openPgliteThread(dataDir: string | null, seedFrom: string 
       await call({ op: 'commit', tx: tx! });
       return result;
     },
+    async background() {
+      await call({ op: 'background' });
+    },
     async close() {
       await call({ op: 'close' }).catch(() => {});
       await worker.terminate();

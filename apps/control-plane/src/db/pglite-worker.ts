@@ -19,12 +19,14 @@ import { PreparedStatements } from './pglite-prepared.js';
  *   {id, op: 'query' | 'exec', sql, params?, tx?}  → {id, rows} | {id, error}
  *   {id, op: 'begin'}                              → {id, tx}   (the transaction holds the database)
  *   {id, op: 'commit' | 'rollback', tx}            → {id}
+ *   {id, op: 'background'}                         → {id}   (the server is up: see THREAD_NICE)
  *   {id, op: 'close'}                              → {id}
  */
 export type WorkerRequest =
   | { id: number; op: 'query' | 'exec'; sql: string; params?: unknown[]; tx?: number }
   | { id: number; op: 'begin' }
   | { id: number; op: 'commit' | 'rollback'; tx: number }
+  | { id: number; op: 'background' }
   | { id: number; op: 'close' };
 export type WorkerReply = { id: number; rows?: unknown[]; tx?: number; error?: { message: string; code?: string } };
 
@@ -34,16 +36,21 @@ const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8A
 
 const SPARE_REFILL_DELAY_MS = 3_000;
 /**
- * This thread's nice value (Linux: setpriority on the calling thread alone; elsewhere it would
- * apply to the whole process, so it is left alone). Each statement the main thread posts wakes this
- * thread, and at equal priority the scheduler let the woken thread take the core the event loop was
- * on: the main thread stalled for the statement's ~1 ms (postMessage p90 0.9 ms against p50 35 µs,
- * warm turns) with every stream it relays. At a lower priority the relay keeps its core more often
- * and admission waits a little instead (npm run bench, 200 streams, alternating runs: p99 15–29 ms
- * at nice 5 or 10 against 18–48 ms at 0; bench/README, 2026-12-06 night).
+ * This thread's nice value once the server is up (`background`; Linux: setpriority on the calling
+ * thread alone; elsewhere it would apply to the whole process, so it is left alone). Each statement
+ * the main thread posts wakes this thread, and at equal priority the scheduler let the woken thread
+ * take the core the event loop was on: the main thread stalled for the statement's ~1 ms
+ * (postMessage p90 0.9 ms against p50 35 µs, warm turns) with every stream it relays. At a lower
+ * priority the relay keeps its core more often and admission waits a little instead (npm run
+ * bench, 200 streams, alternating runs: p99 15–29 ms at nice 5 or 10 against 18–48 ms at 0;
+ * bench/README, 2026-12-06 night). Not before: while the control plane starts, opening the database
+ * here is the longest step, and at nice 5 it lost the cores to the main thread loading its modules
+ * (14 alternating starts on a populated home, 2-core VM: ready after 1.13–1.87 s, median 1.27, at
+ * nice 0 until ready, against 1.27–2.07 s, median 1.52, at nice 5 from the thread's start).
  */
 const THREAD_NICE = 5;
-if (process.platform === 'linux') {
+function runInBackground(): void {
+  if (process.platform !== 'linux') return;
   try {
     setPriority(THREAD_NICE);
   } catch {
@@ -136,6 +143,10 @@ port.on('message', (m: WorkerRequest) => {
       );
       return;
     }
+    case 'background':
+      runInBackground();
+      reply({ id: m.id });
+      return;
     case 'close':
       void db.close().then(() => reply({ id: m.id }));
       return;
