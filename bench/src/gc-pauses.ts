@@ -48,11 +48,11 @@ const KINDS: Record<number, GcPause['kind']> = {
 export function readGcPauses(log: GcLog): GcPause[] {
   const pauses: GcPause[] = [];
   for (const name of readdirSync(log.dir)) {
-    const process: GcProcess = name.startsWith('plane-') ? 'plane' : 'control-plane';
+    const who: GcProcess = name.startsWith('plane-') ? 'plane' : 'control-plane';
     for (const line of readFileSync(path.join(log.dir, name), 'utf8').split('\n')) {
       const [start, duration, kind] = line.split(' ').map(Number);
       if (start === undefined || duration === undefined || Number.isNaN(start)) continue;
-      pauses.push({ process, kind: KINDS[kind ?? 0] ?? 'scavenge', startUs: start, endUs: start + duration });
+      pauses.push({ process: who, kind: KINDS[kind ?? 0] ?? 'scavenge', startUs: start, endUs: start + duration });
     }
   }
   return pauses.sort((a, b) => a.startUs - b.startUs);

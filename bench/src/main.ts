@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { newSessions } from './api.js';
@@ -83,6 +83,7 @@ async function run(): Promise<void> {
   if (args.includes('--openclaw')) return runOpenClaw(machine, git, mock);
   if (profDir) mkdirSync(profDir, { recursive: true });
   if (gcLog && !only) throw new Error('--gc-pauses goes with --only=latency: its observers would be in every figure of a full run');
+  if (gcLog) disposers.push(() => rmSync(gcLog.dir, { recursive: true, force: true }));
   const cp = await startControlPlane({ llmUrl: mock.url, execArgv: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [], ...(gcLog ? { env: gcLog.env } : {}) });
   disposers.push(() => cp.dispose());
   const t = new Timeline();
