@@ -284,7 +284,8 @@ function formatLongSession(l: LongSessionFigure): string {
 
 const formatPasses = (f: LatencyFigure) => f.passes.map((p) => ms(p.p99)).join(', ');
 const formatPhases = (f: LatencyFigure) => {
-  const p = (x: LatencyFigure['byPhase']['starting']) => `${Math.round(x.share * 100)} % of tokens, added p50/p99 ${ms(x.addedMs.p50)}/${ms(x.addedMs.p99)} ms`;
+  const p = (x: LatencyFigure['byPhase']['starting']) =>
+    x.share > 0 ? `${Math.round(x.share * 100)} % of tokens, added p50/p99 ${ms(x.addedMs.p50)}/${ms(x.addedMs.p99)} ms` : 'no tokens';
   return `  while turns start: ${p(f.byPhase.starting)}; all streaming: ${p(f.byPhase.streaming)}; turns ending: ${p(f.byPhase.ending)}`;
 };
 

@@ -93,7 +93,8 @@ export function rows(f: Figures): Row[] {
       target: '—',
       ok: null,
     });
-    const ph = (x: LatencyFigure['byPhase']['starting']) => `${Math.round(x.share * 100)} % / ${ms(x.addedMs.p99)}`;
+    // a phase with no tokens has no percentile (a tiny run whose streams did not overlap: nothing "all streaming")
+    const ph = (x: LatencyFigure['byPhase']['starting']) => `${Math.round(x.share * 100)} % / ${x.share > 0 ? ms(x.addedMs.p99) : '—'}`;
     out.push({
       metric: '  added p99 by phase: turns starting | all streaming | turns ending (share of tokens / ms)',
       value: `${ph(l.byPhase.starting)} | ${ph(l.byPhase.streaming)} | ${ph(l.byPhase.ending)}`,

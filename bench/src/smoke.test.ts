@@ -54,8 +54,9 @@ describe('npm run bench --smoke', () => {
     // a figure per level, and the floor's bare proxies gone with the run (nothing else starts them)
     expect(out.match(/floor, same load: two bare TCP relays add p50 \/ p99 +-?[\d.]+ \/ -?[\d.]+ ms/g)).toHaveLength(2);
     expect(processesRunning('bench/dist/hop-proxy.js')).toEqual([]);
-    // each level's tokens split by phase, shares and p99s as numbers
-    expect(out.match(/\(share of tokens \/ ms\) +\d+ % \/ -?[\d.]+ \| \d+ % \/ -?[\d.]+ \| \d+ % \/ -?[\d.]+ /g)).toHaveLength(2);
+    // each level's tokens split by phase, shares and p99s as numbers (a phase a tiny run's two streams
+    // left empty, on a loaded machine, has no p99: '0 % / —')
+    expect(out.match(/\(share of tokens \/ ms\) +\d+ % \/ (-?[\d.]+|—) \| \d+ % \/ (-?[\d.]+|—) \| \d+ % \/ (-?[\d.]+|—) /g)).toHaveLength(2);
     expect(out).not.toContain('results:'); // the smoke run writes nothing
   }, 90_000);
 });
