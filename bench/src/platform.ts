@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONTROL_PLANE_NODE_FLAGS } from '@semibot/control-plane';
 import { listeningPort, sleep } from './procs.js';
 
 /** Starts the real product as separate processes, exactly as a user would: `node <dist>/main.js`. */
@@ -103,14 +104,14 @@ export interface ControlPlaneOptions {
 }
 
 /**
- * Spawns `node apps/control-plane/dist/main.js` on a fresh SEMIBOT_HOME with PORT=0 and waits for
+ * Spawns `node <CONTROL_PLANE_NODE_FLAGS> apps/control-plane/dist/main.js` (as `npm start` runs it) on a fresh SEMIBOT_HOME with PORT=0 and waits for
  * /readyz. The port is read from /proc (the log level is warn, so the address is never printed);
  * both the port lookup and the readiness probe poll every 2 ms, which bounds the error of `readyMs`.
  */
 export async function startControlPlane(o: ControlPlaneOptions): Promise<ControlPlaneProc> {
   const home = o.home ?? mkdtempSync(path.join(tmpdir(), 'semibot-bench-'));
   const started = performance.now();
-  const [cmd, args] = o.viaNpmStart ? ['npm', ['start', '--silent']] : [process.execPath, [...(o.execArgv ?? []), paths.controlPlane]];
+  const [cmd, args] = o.viaNpmStart ? ['npm', ['start', '--silent']] : [process.execPath, [...CONTROL_PLANE_NODE_FLAGS, ...(o.execArgv ?? []), paths.controlPlane]];
   const child = spawn(cmd, args, {
     cwd: paths.root,
     detached: o.viaNpmStart === true,
