@@ -104,9 +104,10 @@ export interface ControlPlaneOptions {
 }
 
 /**
- * Spawns `node <CONTROL_PLANE_NODE_FLAGS> apps/control-plane/dist/main.js` (as `npm start` runs it) on a fresh SEMIBOT_HOME with PORT=0 and waits for
- * /readyz. The port is read from /proc (the log level is warn, so the address is never printed);
- * both the port lookup and the readiness probe poll every 2 ms, which bounds the error of `readyMs`.
+ * Spawns `node <CONTROL_PLANE_NODE_FLAGS> apps/control-plane/dist/main.js` (the flags `npm start`
+ * runs it with) on a fresh SEMIBOT_HOME with PORT=0 and waits for /readyz. The port is read from
+ * /proc (the log level is warn, so the address is never printed); both the port lookup and the
+ * readiness probe poll every 2 ms, which bounds the error of `readyMs`.
  */
 export async function startControlPlane(o: ControlPlaneOptions): Promise<ControlPlaneProc> {
   const home = o.home ?? mkdtempSync(path.join(tmpdir(), 'semibot-bench-'));
