@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { apiAt, startPlatform, waitFor, type Platform } from './harness.js';
+import { apiAt, freePort, startPlatform, waitFor, type Platform } from './harness.js';
 
 /**
  * A real HA deployment on this machine: N control-plane replicas on one PostgreSQL database and
@@ -35,16 +34,6 @@ export interface HaCluster {
   close(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startHaCluster(opts: { replicas?: number; env?: Record<string, string> } = {}): Promise<HaCluster> {
   const n = opts.replicas ?? 3;

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
-import type { Platform, SseFrame } from './harness.js';
+import { freePort, type Platform, type SseFrame } from './harness.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** `@modelcontextprotocol/server-everything`: `node <this> stdio | streamableHttp` */
@@ -217,14 +217,6 @@ export async function uploadArchive(p: Platform, token: string, body: Buffer, co
     /* keep text */
   }
   return { status: res.status, body: parsed };
-}
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 export interface RemoteMcp {

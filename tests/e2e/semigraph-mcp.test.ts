@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupHome, sendAndStream, startPlatform, textOf, waitFor, type Platform } from './harness.js';
+import { cleanupHome, freePort, sendAndStream, startPlatform, textOf, waitFor, type Platform } from './harness.js';
 import {
   agentWithSession,
   eventTypes,
   everythingMain,
   filesContaining,
   framesOf,
-  freePort,
   metric,
   planeHome,
   planePid,
