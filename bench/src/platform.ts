@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { CONTROL_PLANE_NODE_FLAGS } from '@semibot/control-plane';
 import { listeningPort, sleep } from './procs.js';
 
-/** Starts the real product as separate processes, exactly as a user would: `node <dist>/main.js`. */
+/** Starts the real product as separate processes, exactly as a user would: `node [flags] <dist>/main.js`. */
 
 // SEMIBOT_BENCH_ROOT: measure another built checkout (e.g. a git worktree of an earlier commit)
 // with this bench, for an A/B of the same figures run by run on the same machine
