@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
@@ -12,7 +13,8 @@ import { deferredDb, openDb } from './db/db.js';
 import { WriteBehind } from './db/write-behind.js';
 import { Tokens } from './auth/tokens.js';
 import { EventLog } from './events/event-log.js';
-import { WsGateway } from './gateway/ws-gateway.js';
+import { WS_PATH, WsGateway } from './gateway/ws-gateway.js';
+import { listenPlaneSocket, planeSocketPath, type PlaneSocket } from './gateway/plane-socket.js';
 import { planeHandlers } from './gateway/plane-handlers.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { ProcessDriver } from './scheduler/process-driver.js';
@@ -128,6 +130,7 @@ export async function createApp(
     ? new (await import('./scheduler/microvm-driver.js')).MicrovmDriver({ ...config.microvm, logger: logger.child({ component: 'microvm-driver' }) })
     : null;
   let address = '';
+  let planeSocket: PlaneSocket | null = null;
   const scheduler = new Scheduler({
     db,
     tokens,
@@ -136,7 +139,8 @@ export async function createApp(
     drivers: { ...(docker ? { docker } : {}), ...(microvm ? { microvm } : {}) },
     logger: logger.child({ component: 'scheduler' }),
     home: config.home,
-    wsUrl: () => config.publicWsUrl ?? `${address.replace(/^http/, 'ws')}/ws/vm`,
+    wsUrl: () => config.publicWsUrl ?? `${address.replace(/^http/, 'ws')}${WS_PATH}`,
+    localWsUrl: () => planeSocket?.url ?? null,
     logLevel: config.logLevel,
     connectTimeoutMs: config.vmConnectTimeoutMs,
     cooldownMs: config.vmBootstrapCooldownMs,
@@ -270,6 +274,22 @@ export async function createApp(
   const { applied } = await opening;
   if (applied.length) logger.info({ applied, db: db.kind }, 'migrations applied');
   gateway.attach(http.server, planeHandlers(ctx));
+  /** the Unix socket process-mode planes dial (gateway/plane-socket.ts); without one they dial TCP */
+  const openPlaneSocket = async (port: number): Promise<PlaneSocket | null> => {
+    const socketPath = planeSocketPath(config.home, port);
+    if (!socketPath) {
+      logger.info({ home: config.home }, 'no plane socket: the path under SEMIBOT_HOME is too long or not URL-safe; planes dial TCP');
+      return null;
+    }
+    try {
+      const s = await listenPlaneSocket(socketPath, WS_PATH);
+      gateway.serve(s.server);
+      return s;
+    } catch (err) {
+      logger.warn({ err, path: socketPath }, 'plane socket could not listen; planes dial TCP');
+      return null;
+    }
+  };
   const sweeper = setInterval(() => events.evictIdle(EVENT_STATE_IDLE_MS), 60_000);
   sweeper.unref();
 
@@ -278,6 +298,8 @@ export async function createApp(
     ctx,
     async listen() {
       address = await http.listen({ port: config.port, host: config.host });
+      // an operator's SEMIBOT_PUBLIC_WS_URL is where every plane dials, this host's too
+      planeSocket = config.planeSocket && !config.publicWsUrl ? await openPlaneSocket((http.server.address() as AddressInfo).port) : null;
       if (cluster.distributed) {
         // other replicas may be driving runs: a dead one's are found by the sweep, never taken blindly
         await leases.tick();
@@ -312,6 +334,7 @@ export async function createApp(
       leases.stop();
       clearInterval(sweeper);
       await gateway.close();
+      await planeSocket?.close();
       await scheduler.stopAll();
       await driver.stopAll();
       await http.close();

@@ -31,6 +31,8 @@ const EnvSchema = z.object({
   SEMIBOT_RUNTIME_TYPE: z.enum(RuntimeTypes).default('semigraph'),
   /** the URL planes dial; derived from HOST/PORT when unset */
   SEMIBOT_PUBLIC_WS_URL: optionalString,
+  /** `on`: planes started on this host (process mode) dial a Unix socket under SEMIBOT_HOME/run, not TCP, unless SEMIBOT_PUBLIC_WS_URL is set @default on */
+  SEMIBOT_PLANE_SOCKET: z.enum(['on', 'off']).default('on'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** how long a started plane has to connect @default 15s */
   VM_CONNECT_TIMEOUT_MS: ms(15_000),
@@ -127,6 +129,8 @@ export interface Config {
   vmMode: (typeof VmModes)[number];
   runtimeType: (typeof RuntimeTypes)[number];
   publicWsUrl: string | undefined;
+  /** process-mode planes dial a Unix socket beside the port */
+  planeSocket: boolean;
   logLevel: string;
   vmConnectTimeoutMs: number;
   vmHeartbeatIntervalMs: number;
@@ -184,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     vmMode: e.SEMIBOT_VM_MODE,
     runtimeType: e.SEMIBOT_RUNTIME_TYPE,
     publicWsUrl: e.SEMIBOT_PUBLIC_WS_URL,
+    planeSocket: e.SEMIBOT_PLANE_SOCKET === 'on',
     logLevel: e.LOG_LEVEL,
     vmConnectTimeoutMs: e.VM_CONNECT_TIMEOUT_MS,
     vmHeartbeatIntervalMs: e.VM_HEARTBEAT_INTERVAL_MS,

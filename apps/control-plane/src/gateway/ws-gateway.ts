@@ -66,6 +66,13 @@ export class WsGateway {
 
   attach(server: Server, handlers: GatewayHandlers): void {
     this.handlers = handlers;
+    this.serve(server);
+    this.sweep = setInterval(() => this.checkHeartbeats(), Math.min(5_000, this.opts.heartbeatTimeoutMs / 3));
+    this.sweep.unref();
+  }
+
+  /** Takes planes' upgrades on `server` too (the plane socket beside the TCP port). */
+  serve(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = (req.url ?? '').split('?')[0];
       if (path !== WS_PATH) {
@@ -77,8 +84,6 @@ export class WsGateway {
         this.onSocket(ws);
       });
     });
-    this.sweep = setInterval(() => this.checkHeartbeats(), Math.min(5_000, this.opts.heartbeatTimeoutMs / 3));
-    this.sweep.unref();
   }
 
   connection(instanceId: string): PlaneConnection | null {

@@ -5,6 +5,8 @@ export interface PlaneSpec {
   instanceId: string;
   userId: string;
   wsUrl: string;
+  /** the control plane's Unix socket (`ws+unix:`), for a plane on its host; absent: dial wsUrl */
+  localWsUrl?: string | undefined;
   token: string;
   ticket: string;
   /** the plane's own directory (its disk) */

@@ -39,7 +39,8 @@ export class ProcessDriver implements VmDriver {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: process.env.HOME ?? spec.home,
-        SEMIBOT_CONTROL_URL: spec.wsUrl,
+        // a child on this host reaches its control plane over the Unix socket when there is one
+        SEMIBOT_CONTROL_URL: spec.localWsUrl ?? spec.wsUrl,
         SEMIBOT_VM_TOKEN: spec.token,
         SEMIBOT_CONNECT_TICKET: spec.ticket,
         SEMIBOT_HOME: spec.home,

@@ -22,6 +22,8 @@ export interface SchedulerOptions {
   logger: Logger;
   home: string;
   wsUrl: () => string;
+  /** the plane socket's URL, while it listens */
+  localWsUrl?: () => string | null;
   logLevel: string;
   connectTimeoutMs: number;
   cooldownMs: number;
@@ -320,6 +322,7 @@ export class Scheduler {
         instanceId: vm.id,
         userId: p.userId,
         wsUrl: this.o.wsUrl(),
+        localWsUrl: this.o.localWsUrl?.() ?? undefined,
         token: await this.o.tokens.signVm({ ...p, instanceId: vm.id }),
         ticket,
         home: path.join(this.o.home, 'planes', p.userId),
