@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { summarize, type Summary } from './stats.js';
 
@@ -25,13 +28,13 @@ export interface HopFloor {
 const relayEntry = fileURLToPath(new URL('./hop-relay.js', import.meta.url));
 const proxyEntry = fileURLToPath(new URL('./hop-proxy.js', import.meta.url));
 
-/** Starts a relay process in front of `port`; resolves with the port it listens on. */
-async function spawnHop(entry: string, port: number, kids: ChildProcess[]): Promise<number> {
+/** Starts a relay process in front of `next` (a port; for a proxy, or a Unix path); resolves with where it listens. */
+async function spawnHop(entry: string, next: number | string, kids: ChildProcess[], listen?: string): Promise<string> {
   // stdin stays open while this process lives: a relay whose stdin ends exits (hop-proxy.ts)
-  const kid = spawn(process.execPath, [entry, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const kid = spawn(process.execPath, [entry, String(next), ...(listen ? [listen] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
   kids.push(kid);
-  return new Promise<number>((resolve, reject) => {
-    kid.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+  return new Promise<string>((resolve, reject) => {
+    kid.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
     kid.once('exit', (code) => reject(new Error(`hop relay exited with ${code}`)));
   });
 }
@@ -40,26 +43,32 @@ export interface RelayChain {
   /** the model's base URL through both proxies (ends in /v1, like the mock's) */
   url: string;
   pids: number[];
+  /** how the two proxies reach each other: as the plane reaches the control plane */
+  middle: 'unix' | 'tcp';
   stop(): void;
 }
 
 /**
- * The same floor under each latency level's own load: two bare TCP proxies (hop-proxy.ts) between
+ * The same floor under each latency level's own load: two bare proxies (hop-proxy.ts) between
  * the load client and the mock, streamed through with the baseline's requests, concurrency and
  * client. What they add over the direct baseline is what two processes that only pass bytes on
- * cost per token at that load on this machine — the product's two hops, less all of its work.
+ * cost per token at that load on this machine — the product's two hops, less all of its work. The
+ * hop between them is a Unix socket, as between a process-mode plane and its control plane
+ * (SEMIBOT_PLANE_SOCKET; `off` makes both TCP); the outer two are TCP loopback, as the product's.
  */
-export async function relayChain(modelUrl: string): Promise<RelayChain> {
+export async function relayChain(modelUrl: string, middle: 'unix' | 'tcp'): Promise<RelayChain> {
   const target = new URL(modelUrl);
   const kids: ChildProcess[] = [];
+  const socketPath = path.join(tmpdir(), `semibot-bench-hop-${process.pid}.sock`);
   const stop = () => {
     for (const k of kids) k.kill();
+    rmSync(socketPath, { force: true });
   };
   process.once('exit', stop);
   try {
-    let port = Number(target.port);
-    for (let i = 0; i < 2; i++) port = await spawnHop(proxyEntry, port, kids);
-    return { url: `http://127.0.0.1:${port}${target.pathname}`, pids: kids.map((k) => k.pid!), stop };
+    const inner = await spawnHop(proxyEntry, Number(target.port), kids, middle === 'unix' ? socketPath : undefined);
+    const port = await spawnHop(proxyEntry, inner, kids);
+    return { url: `http://127.0.0.1:${port}${target.pathname}`, pids: kids.map((k) => k.pid!), middle, stop };
   } catch (err) {
     stop();
     throw err;
@@ -93,7 +102,7 @@ async function through(relays: number, messages: number, gapMs: number): Promise
   const kids: ChildProcess[] = [];
   try {
     let port = (sink.address() as net.AddressInfo).port;
-    for (let i = 0; i < relays; i++) port = await spawnHop(relayEntry, port, kids);
+    for (let i = 0; i < relays; i++) port = Number(await spawnHop(relayEntry, port, kids));
     const source = net.connect(port, '127.0.0.1');
     source.setNoDelay(true);
     await new Promise<void>((r) => source.once('connect', () => r()));

@@ -22,9 +22,10 @@ export interface LatencyFigure {
   addedMs: { p50: number; p99: number; max: number };
   /**
    * The floor at this load: the baseline's requests through two bare proxies, less the baseline
-   * (same pass, same client and concurrency); `cpuUsPerToken` is both proxies' CPU together.
+   * (same pass, same client and concurrency); `cpuUsPerToken` is both proxies' CPU together;
+   * `middle`, the hop between them (as between plane and control plane).
    */
-  bareRelays: { relayedMs: Summary; addedMs: { p50: number; p99: number; max: number }; cpuUsPerToken: number };
+  bareRelays: { relayedMs: Summary; addedMs: { p50: number; p99: number; max: number }; cpuUsPerToken: number; middle: 'unix' | 'tcp' };
   /**
    * The same without each stream's first and last 10 % of tokens: the relay alone, without the
    * run's start-up and finish work landing on the control plane at the same time. Not the headline.
@@ -164,7 +165,7 @@ async function tokenLatency(ctx: BenchContext, level: LatencyLevel): Promise<Lat
     baselineMs,
     productMs,
     addedMs: difference(productMs, baselineMs),
-    bareRelays: { relayedMs, addedMs: difference(relayedMs, baselineMs), cpuUsPerToken: (relaysCpu * 1000) / tokens },
+    bareRelays: { relayedMs, addedMs: difference(relayedMs, baselineMs), cpuUsPerToken: (relaysCpu * 1000) / tokens, middle: ctx.relays.middle },
     firstTokenMs: {
       product: summarize(product.results.map((r) => r.firstTextMs!)),
       baseline: summarize(baseline.results.map((r) => r.firstTextMs!)),

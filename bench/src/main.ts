@@ -290,7 +290,7 @@ const formatPhases = (f: LatencyFigure) => {
 };
 
 const formatBareRelays = (f: LatencyFigure) =>
-  `  two bare relays, same load: add p50 ${ms(f.bareRelays.addedMs.p50)} ms, p99 ${ms(f.bareRelays.addedMs.p99)} ms (passes' p99 ${f.passes.map((p) => ms(p.bareRelaysP99)).join(', ')} ms), ${ms(f.bareRelays.cpuUsPerToken)} µs CPU/token`;
+  `  two bare relays (middle hop ${f.bareRelays.middle}), same load: add p50 ${ms(f.bareRelays.addedMs.p50)} ms, p99 ${ms(f.bareRelays.addedMs.p99)} ms (passes' p99 ${f.passes.map((p) => ms(p.bareRelaysP99)).join(', ')} ms), ${ms(f.bareRelays.cpuUsPerToken)} µs CPU/token`;
 
 const formatGraph = (g: Awaited<ReturnType<typeof measureGraphOverhead>>) =>
   `graph: ${g.semigraphDiskUs.p50} µs/node (disk checkpoints), LangGraph.js ${g.langgraphMemorySaverUs.p50} µs/node; CPU per checkpoint ${g.checkpointCpuUs} µs, per turn end ${g.turnEndCpuUs} µs; snapshot with ${g.snapshotMs.files} files ${g.snapshotMs.afterToolTurn} ms after a tool turn, ${g.snapshotMs.afterModelOnlyTurn} ms after a model-only one`;

@@ -112,7 +112,7 @@ export function rows(f: Figures): Row[] {
     });
     const b = l.bareRelays;
     out.push({
-      metric: '  floor, same load: two bare TCP relays add p50 / p99',
+      metric: `  floor, same load: two bare relays (TCP, ${b.middle === 'unix' ? 'Unix socket' : 'TCP'}, TCP) add p50 / p99`,
       value: `${ms(b.addedMs.p50)} / ${ms(b.addedMs.p99)} ms${l.passes.length > 1 ? ` (passes: ${l.passes.map((p) => ms(p.bareRelaysP99)).join(', ')})` : ''}`,
       target: '—',
       ok: null,
