@@ -25,8 +25,8 @@ describe('gcOverlap', () => {
       { process: 'control-plane', kind: 'mark-compact', startUs: 500_000, endUs: 520_000 }, // after the pass
     ];
     const g = gcOverlap([stream(arrivals, latencies)], pauses);
-    expect(g.pauses.plane).toEqual({ count: 1, sumMs: 2, maxMs: 2 });
-    expect(g.pauses['control-plane']).toEqual({ count: 1, sumMs: 0.2, maxMs: 0.2 });
+    expect(g.pauses.plane).toEqual({ count: 1, sumMs: 2, maxMs: 2, byKind: { scavenge: { count: 1, maxMs: 2 } } });
+    expect(g.pauses['control-plane']).toEqual({ count: 1, sumMs: 0.2, maxMs: 0.2, byKind: { scavenge: { count: 1, maxMs: 0.2 } } });
     // in flight during the plane's pause: the two late ones, and the next, stamped as it ended
     expect(g.tokensInPause.all).toBeCloseTo(3 / 100);
     expect(g.tokensInPause.slowest1).toBe(1); // the slowest 1 %: one token, a late one

@@ -21,7 +21,7 @@ export interface GcPause {
 }
 export interface GcOverlap {
   /** the pauses within the pass, by process */
-  pauses: Record<GcProcess, { count: number; sumMs: number; maxMs: number }>;
+  pauses: Record<GcProcess, { count: number; sumMs: number; maxMs: number; byKind: Partial<Record<GcPause['kind'], { count: number; maxMs: number }>> }>;
   /** share of the pass's tokens in flight during a pause: all of them, the slowest 5 %, the slowest 1 % */
   tokensInPause: { all: number; slowest5: number; slowest1: number };
 }
@@ -67,8 +67,15 @@ export function gcOverlap(results: StreamResult[], pauses: GcPause[]): GcOverlap
   const share = (ts: typeof tokens) => (ts.length ? ts.filter(inPause).length / ts.length : 0);
   const bySlowest = [...tokens].sort((a, b) => b.us - a.us);
   const stats = (who: GcProcess) => {
-    const ms = within.filter((p) => p.process === who).map((p) => (p.endUs - p.startUs) / 1000);
-    return { count: ms.length, sumMs: ms.reduce((a, b) => a + b, 0), maxMs: Math.max(0, ...ms) };
+    const mine = within.filter((p) => p.process === who);
+    const ms = mine.map((p) => (p.endUs - p.startUs) / 1000);
+    const byKind: GcOverlap['pauses'][GcProcess]['byKind'] = {};
+    mine.forEach((p, i) => {
+      const k = (byKind[p.kind] ??= { count: 0, maxMs: 0 });
+      k.count++;
+      k.maxMs = Math.max(k.maxMs, ms[i]!);
+    });
+    return { count: ms.length, sumMs: ms.reduce((a, b) => a + b, 0), maxMs: Math.max(0, ...ms), byKind };
   };
   return {
     pauses: { 'control-plane': stats('control-plane'), plane: stats('plane') },
@@ -84,7 +91,11 @@ export function formatGcOverlap(passes: GcOverlap[]): string[] {
   const pct = (v: number) => `${Math.round(v * 100)} %`;
   return passes
     .map((g, i) => {
-      const p = (who: GcProcess) => `${g.pauses[who].count} (sum ${g.pauses[who].sumMs.toFixed(0)}, max ${g.pauses[who].maxMs.toFixed(1)} ms)`;
+      const kinds = (who: GcProcess) =>
+        Object.entries(g.pauses[who].byKind)
+          .map(([kind, k]) => `; ${k.count} ${kind} max ${k.maxMs.toFixed(1)}`)
+          .join('');
+      const p = (who: GcProcess) => `${g.pauses[who].count} (sum ${g.pauses[who].sumMs.toFixed(0)}, max ${g.pauses[who].maxMs.toFixed(1)} ms${kinds(who)})`;
       return `pass ${i + 1}: GC pauses control plane ${p('control-plane')}, plane ${p('plane')}; tokens in flight during one: all ${pct(g.tokensInPause.all)}, slowest 5 % ${pct(g.tokensInPause.slowest5)}, slowest 1 % ${pct(g.tokensInPause.slowest1)}`;
     });
 }
