@@ -36,8 +36,15 @@ const MAX_BUFFERED_EVENTS = 10_000;
  */
 const MAX_RESENT_EVENTS = 1_000;
 const REQUEST_TIMEOUT_MS = 30_000;
-/** a batch stays well under the control plane's 1 MiB frame limit */
-const MAX_BATCH_BYTES = 256 * 1024;
+/**
+ * Bytes of one batch frame. A batch several times smaller than the socket's send buffer keeps frames
+ * in flight while the control plane parses the one before: a Unix socket's buffer is the sender's
+ * SO_SNDBUF (212 KB by default on Linux, which Node cannot change), and 256 KB batches (the streams
+ * at full speed) left the plane waiting to write each one in pieces. Relay over the plane socket,
+ * 3 rounds of 256/64/32/16 KB: 36–45k against 41–51k, 44–50k, 44–50k events/s (npm run bench
+ * --only=relay). Streams at a model's pace batch a few KB a tick and never reach it.
+ */
+const MAX_BATCH_BYTES = 32 * 1024;
 
 /**
  * A client's frames are masked (RFC 6455 §10.3) so that bytes a browser script chose cannot pass
