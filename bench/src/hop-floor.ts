@@ -53,8 +53,8 @@ export interface RelayChain {
  * the load client and the mock, streamed through with the baseline's requests, concurrency and
  * client. What they add over the direct baseline is what two processes that only pass bytes on
  * cost per token at that load on this machine — the product's two hops, less all of its work. The
- * hop between them is a Unix socket, as between a process-mode plane and its control plane
- * (SEMIBOT_PLANE_SOCKET; `off` makes both TCP); the outer two are TCP loopback, as the product's.
+ * hop between them is what a process-mode plane dials its control plane over: TCP loopback, or a
+ * Unix socket with SEMIBOT_PLANE_SOCKET=on; the outer two are TCP loopback, as the product's.
  */
 export async function relayChain(modelUrl: string, middle: 'unix' | 'tcp'): Promise<RelayChain> {
   const target = new URL(modelUrl);

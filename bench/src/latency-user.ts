@@ -31,7 +31,7 @@ export async function prepareLatencyUser(cfg: BenchConfig, client: LoadClient, m
   expectComplete(await job(sessions.map(() => baselineChat(mock.url, '/echo warm')), 'openai', sessions.length), 1, 'baseline connection warm-up');
   const planePid = childPids(cp.pid).find((pid) => !before.has(pid));
   if (planePid === undefined) throw new Error('the latency user has no execution plane');
-  const relays = await relayChain(mock.url, process.env.SEMIBOT_PLANE_SOCKET === 'off' ? 'tcp' : 'unix');
+  const relays = await relayChain(mock.url, process.env.SEMIBOT_PLANE_SOCKET === 'on' ? 'unix' : 'tcp');
   expectComplete(await job(sessions.map(() => baselineChat(relays.url, '/echo warm')), 'openai', sessions.length), 1, 'relay connection warm-up');
   return { cfg, client, mock, cp, user, sessions, planePid, relays };
 }

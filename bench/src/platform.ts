@@ -129,7 +129,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       // experiments with the control plane's and the planes' Node flags (see process-driver.ts) pass through
       ...(process.env.SEMIBOT_CP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.SEMIBOT_CP_NODE_OPTIONS } : {}),
       ...(process.env.SEMIBOT_PLANE_NODE_OPTIONS ? { SEMIBOT_PLANE_NODE_OPTIONS: process.env.SEMIBOT_PLANE_NODE_OPTIONS } : {}),
-      // SEMIBOT_PLANE_SOCKET=off: planes dial TCP loopback (an A/B of the plane socket)
+      // SEMIBOT_PLANE_SOCKET=on: planes dial the control plane's Unix socket (an A/B against TCP)
       ...(process.env.SEMIBOT_PLANE_SOCKET ? { SEMIBOT_PLANE_SOCKET: process.env.SEMIBOT_PLANE_SOCKET } : {}),
       ...o.env,
     },

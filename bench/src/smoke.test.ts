@@ -35,7 +35,7 @@ describe('npm run bench --smoke', () => {
     for (const row of [
       'added token latency, 1 stream, p50 / p99',
       'added token latency, 2 streams, p50 / p99',
-      'floor, same load: two bare relays (TCP, Unix socket, TCP) add p50 / p99',
+      'floor, same load: two bare relays (TCP, TCP, TCP) add p50 / p99',
       'added p99 by phase: turns starting | all streaming | turns ending',
       'warm turn overhead, p50 / max',
       'control plane start → ready',
@@ -53,7 +53,7 @@ describe('npm run bench --smoke', () => {
     }
     expect(out).toMatch(/machine: .+cores/);
     // a figure per level, and the floor's bare proxies gone with the run (nothing else starts them)
-    expect(out.match(/floor, same load: two bare relays \(TCP, Unix socket, TCP\) add p50 \/ p99 +-?[\d.]+ \/ -?[\d.]+ ms/g)).toHaveLength(2);
+    expect(out.match(/floor, same load: two bare relays \(TCP, TCP, TCP\) add p50 \/ p99 +-?[\d.]+ \/ -?[\d.]+ ms/g)).toHaveLength(2);
     expect(processesRunning('bench/dist/hop-proxy.js')).toEqual([]);
     expect(readdirSync(tmpdir()).filter((f) => f.startsWith('semibot-bench-hop-'))).toEqual([]); // their Unix socket too
     // each level's tokens split by phase, shares and p99s as numbers (a phase a tiny run's two streams

@@ -9,10 +9,11 @@ import { cleanupHome, freePort, sendAndStream, startPlatform, textOf, type Platf
 import { planeProcesses } from './semigraph-helpers.js';
 
 /**
- * Process-mode planes dial their control plane over a Unix socket beside its TCP port
- * (SEMIBOT_HOME/run/planes-<port>.sock), through the same gateway: same credentials, same close
- * codes. SEMIBOT_PLANE_SOCKET=off, or an operator's SEMIBOT_PUBLIC_WS_URL, keeps them on TCP.
+ * With SEMIBOT_PLANE_SOCKET=on, process-mode planes dial their control plane over a Unix socket
+ * beside its TCP port (SEMIBOT_HOME/run/planes-<port>.sock), through the same gateway: same
+ * credentials, same close codes. By default, or with an operator's SEMIBOT_PUBLIC_WS_URL, TCP.
  */
+const ON = { SEMIBOT_PLANE_SOCKET: 'on' };
 
 /** Remote ports of the TCP connections process `pid` holds (from its fds and /proc/net/tcp{,6}). */
 function tcpRemotePorts(pid: number): number[] {
@@ -86,7 +87,7 @@ describe('the plane socket', () => {
     const socketPath = path.join(home, 'run', `planes-${port}.sock`);
     mkdirSync(path.dirname(socketPath), { recursive: true });
     writeFileSync(socketPath, 'stale');
-    const p = await startPlatform({ home, port });
+    const p = await startPlatform({ home, port, env: ON });
     started.push(p);
 
     expect(statSync(socketPath).isSocket()).toBe(true);
@@ -105,7 +106,7 @@ describe('the plane socket', () => {
   });
 
   it('serves only plane upgrades, with the same credentials and close codes as TCP', async () => {
-    const p = await startPlatform();
+    const p = await startPlatform({ env: ON });
     started.push(p);
     const socketPath = path.join(p.home, 'run', `planes-${portOf(p)}.sock`);
     const plain = await getOverSocket(socketPath, '/api/v1/agents');
@@ -123,8 +124,8 @@ describe('the plane socket', () => {
     expect(textOf(await sendAndStream(p, token, sessionId, '/echo still fine'))).toBe('still fine');
   });
 
-  it('SEMIBOT_PLANE_SOCKET=off: no socket, and the plane dials TCP', async () => {
-    const p = await startPlatform({ env: { SEMIBOT_PLANE_SOCKET: 'off' } });
+  it('by default: no socket, and the plane dials TCP', async () => {
+    const p = await startPlatform();
     started.push(p);
     expect(existsSync(path.join(p.home, 'run'))).toBe(false);
     const { token, sessionId } = await p.chat();

@@ -31,8 +31,8 @@ const EnvSchema = z.object({
   SEMIBOT_RUNTIME_TYPE: z.enum(RuntimeTypes).default('semigraph'),
   /** the URL planes dial; derived from HOST/PORT when unset */
   SEMIBOT_PUBLIC_WS_URL: optionalString,
-  /** `on`: planes started on this host (process mode) dial a Unix socket under SEMIBOT_HOME/run, not TCP, unless SEMIBOT_PUBLIC_WS_URL is set @default on */
-  SEMIBOT_PLANE_SOCKET: z.enum(['on', 'off']).default('on'),
+  /** `on`: planes started on this host (process mode) dial a Unix socket under SEMIBOT_HOME/run, not TCP, unless SEMIBOT_PUBLIC_WS_URL is set @default off */
+  SEMIBOT_PLANE_SOCKET: z.enum(['on', 'off']).default('off'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** how long a started plane has to connect @default 15s */
   VM_CONNECT_TIMEOUT_MS: ms(15_000),
