@@ -42,7 +42,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * SO_SNDBUF (212 KB by default on Linux, which Node cannot change), and 256 KB batches (the streams
  * at full speed) left the plane waiting to write each one in pieces. Relay over the plane socket,
  * 3 rounds of 256/64/32/16 KB: 36–45k against 41–51k, 44–50k, 44–50k events/s (npm run bench
- * --only=relay). Streams at a model's pace batch a few KB a tick and never reach it.
+ * --only=relay); over TCP, whose buffer grows to megabytes, the two were not told apart. Streams at
+ * a model's pace batch a few KB a tick and never reach it.
  */
 const MAX_BATCH_BYTES = 32 * 1024;
 

@@ -30,10 +30,12 @@ export function planeSocketPath(home: string, port: number): string | null {
 
 /**
  * Listens on `socketPath` for planes' WebSocket upgrades only; any other request gets 404 (the API
- * is served on the TCP port, with its rate limits and logs). A process-mode plane reaches its
- * control plane here instead of through TCP loopback: one hop cheaper per frame (bench/README,
- * 2026-12-08 thirteenth session). The socket is the owner's alone (0600): credentials are still
- * checked on it as on TCP, but no other local user need reach it at all.
+ * is served on the TCP port, with its rate limits and logs). With SEMIBOT_PLANE_SOCKET=on a
+ * process-mode plane reaches its control plane here instead of through TCP loopback: less CPU per
+ * frame in both processes, but the socket's send buffer (212 KB, which Node cannot raise) lowers
+ * the ceiling of a plane streaming at full speed (bench/README, 2026-12-08 thirteenth session). The
+ * socket is the owner's alone (0600): credentials are checked on it as on TCP, but no other local
+ * user need reach it at all.
  */
 export async function listenPlaneSocket(socketPath: string, wsPath: string): Promise<PlaneSocket> {
   mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
