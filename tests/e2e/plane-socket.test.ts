@@ -135,6 +135,17 @@ describe('the plane socket', () => {
     expect(tcpRemotePorts(plane.pid)).toContain(portOf(p));
   });
 
+  it("on, with an operator's SEMIBOT_PUBLIC_WS_URL: no socket, and the plane dials that URL", async () => {
+    const port = await freePort();
+    const publicUrl = `ws://localhost:${port}/ws/vm`; // the same control plane, by another name
+    const p = await startPlatform({ port, env: { ...ON, SEMIBOT_PUBLIC_WS_URL: publicUrl } });
+    started.push(p);
+    expect(existsSync(path.join(p.home, 'run'))).toBe(false);
+    const { token, sessionId } = await p.chat();
+    expect(textOf(await sendAndStream(p, token, sessionId, '/echo over the public url'))).toBe('over the public url');
+    expect(onlyPlane(p).url).toBe(publicUrl);
+  });
+
   it('an invalid SEMIBOT_PLANE_SOCKET is refused at start with the setting named', async () => {
     const home = mkdtempSync(path.join(tmpdir(), 'semibot-e2e-'));
     const p = await startPlatform({ home, env: { SEMIBOT_PLANE_SOCKET: 'yes' } }).catch((err: Error) => err);
