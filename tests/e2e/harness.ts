@@ -337,11 +337,11 @@ export interface WsOutcome {
 }
 
 /**
- * Opens a WebSocket to the control plane (default /ws/vm), lets `act` send whatever it wants once
- * open, and resolves with how the server ended it.
+ * Opens a WebSocket to the control plane (default /ws/vm; `url`: any other, e.g. its plane socket's
+ * `ws+unix:`), lets `act` send whatever it wants once open, and resolves with how the server ended it.
  */
-export function wsSession(p: Platform, act: (ws: WebSocket) => void = () => {}, opts: { path?: string; timeoutMs?: number } = {}): Promise<WsOutcome> {
-  const url = `${p.url.replace(/^http/, 'ws')}${opts.path ?? '/ws/vm'}`;
+export function wsSession(p: Platform, act: (ws: WebSocket) => void = () => {}, opts: { path?: string; url?: string; timeoutMs?: number } = {}): Promise<WsOutcome> {
+  const url = opts.url ?? `${p.url.replace(/^http/, 'ws')}${opts.path ?? '/ws/vm'}`;
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     let openedAt = Date.now();

@@ -3,10 +3,10 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { PROTOCOL_VERSION } from '@semibot/protocol';
-import { cleanupHome, freePort, sendAndStream, startPlatform, textOf, type Platform, type WsOutcome } from './harness.js';
+import { cleanupHome, freePort, sendAndStream, startPlatform, textOf, wsSession, type Platform } from './harness.js';
 import { planeProcesses } from './semigraph-helpers.js';
+import { environOf } from './chaos-helpers.js';
 
 /**
  * With SEMIBOT_PLANE_SOCKET=on, process-mode planes dial their control plane over a Unix socket
@@ -41,7 +41,7 @@ const portOf = (p: Platform) => Number(new URL(p.url).port);
 function onlyPlane(p: Platform) {
   const planes = planeProcesses(p);
   expect(planes).toHaveLength(1);
-  return { pid: planes[0]!.pid, url: /(?:^|\0)SEMIBOT_CONTROL_URL=([^\0]*)/.exec(planes[0]!.environ)?.[1] };
+  return { pid: planes[0]!.pid, url: environOf(planes[0]!.pid).SEMIBOT_CONTROL_URL };
 }
 
 /** An HTTP request over the Unix socket. */
@@ -54,20 +54,6 @@ function getOverSocket(socketPath: string, urlPath: string): Promise<{ status: n
     });
     req.on('error', reject);
     req.end();
-  });
-}
-
-/** A WebSocket over the Unix socket that sends `first` once open; how the server ended it. */
-function wsOverSocket(socketPath: string, first: string): Promise<WsOutcome> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(`ws+unix:${socketPath}:/ws/vm`, { perMessageDeflate: false });
-    let openedAt = Date.now();
-    ws.on('open', () => {
-      openedAt = Date.now();
-      ws.send(first);
-    });
-    ws.on('error', () => {});
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString(), ms: Date.now() - openedAt }));
   });
 }
 
@@ -111,10 +97,12 @@ describe('the plane socket', () => {
     const socketPath = path.join(p.home, 'run', `planes-${portOf(p)}.sock`);
     const plain = await getOverSocket(socketPath, '/api/v1/agents');
     expect(plain).toEqual({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'only /ws/vm is served on this socket' } } });
+    const url = `ws+unix:${socketPath}:/ws/vm`;
+    const sending = (first: string) => wsSession(p, (ws) => ws.send(first), { url });
     const [garbage, badToken, older] = await Promise.all([
-      wsOverSocket(socketPath, 'hello?'),
-      wsOverSocket(socketPath, JSON.stringify({ type: 'auth', token: 'garbage.token.here', protocolVersion: PROTOCOL_VERSION })),
-      wsOverSocket(socketPath, JSON.stringify({ type: 'auth', token: 'any', protocolVersion: PROTOCOL_VERSION - 1 })),
+      sending('hello?'),
+      sending(JSON.stringify({ type: 'auth', token: 'garbage.token.here', protocolVersion: PROTOCOL_VERSION })),
+      sending(JSON.stringify({ type: 'auth', token: 'any', protocolVersion: PROTOCOL_VERSION - 1 })),
     ]);
     expect(garbage.code).toBe(4001);
     expect(badToken.code).toBe(4001);
